@@ -1,0 +1,4 @@
+//! The `switchyard` command line.
+fn main() -> anyhow::Result<()> {
+    Ok(())
+}
