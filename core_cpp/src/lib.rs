@@ -1,1 +1,353 @@
-//! (being built)
+//! The legacy C++ boards and the one cxx bridge that lets Rust drive them.
+//!
+//! This crate owns the C++17 core under `cpp/` (written in BrainFlow's style: a `Board`
+//! base class, a thread-safe ring buffer, `SyntheticBoard`, `PlaybackFileBoard`,
+//! `CytonBoard` for Cyton and Cyton Daisy, and their decoders usable without I/O), the
+//! single cxx bridge module (`src/bridge.rs`), and the Rust adapters that make
+//! those C++ objects implement `board_api`'s traits:
+//! - [`CppBoard`]: [`board_api::Board`] for the synthetic, playback, Cyton and Cyton Daisy boards;
+//! - [`CppDecoder`]: [`board_api::StreamDecoder`] for Cyton, Cyton Daisy and playback bytes;
+//! - [`CppSyntheticGenerator`]: [`board_api::SampleGenerator`], the synthetic signal alone;
+//! - [`bridge_noop`]: one empty call across the bridge, for the benchmark.
+//!
+//! It does not own routing, toggles, shadow comparison or anything about which
+//! implementation serves a session; nor the Rust twins (`rust_boards`).
+//!
+//! # Errors across the boundary
+//! C++ throws `BrainFlowException(code, message)`; `cpp/trycatch.h` catches every
+//! exception (of any type) at the bridge and hands it to Rust as `"<code>|<message>"`,
+//! which becomes a [`board_api::BoardError`] with that exit code. No C++ exception can
+//! abort the process, and no C++ thread lets one escape.
+//!
+//! # Threading model of the C++ side
+//! - Synthetic and playback boards have no thread: `start_stream` notes the time, and
+//!   every read (count, get, marker, stop) first produces the samples due since then
+//!   (`floor(elapsed × rate)`), stamped `t0 + n / rate`. An idle session costs nothing.
+//! - Cyton and Cyton Daisy own one reader thread while streaming, blocked in `poll()` on
+//!   the serial port and a wake-up pipe; it wakes when bytes arrive or when stop is
+//!   requested, never on a timer.
+//! - Ring buffers and pending markers are guarded by mutexes; a session object itself is
+//!   driven by one owner at a time (`&mut self`).
+//!
+//! # Seeding the synthetic board
+//! `other_info` = `seed=<u64>` (see `InputParams::seed`); without it the board seeds from
+//! the clock as BrainFlow does.
+
+mod bridge;
+
+use std::pin::Pin;
+use std::time::Duration;
+
+use board_api::{
+    descriptor, Board, BoardDescriptor, BoardError, BoardId, DecodeCounters, ExitCode, InputParams, Preset,
+    SampleGenerator, SampleMatrix, StreamDecoder,
+};
+use bridge::{ffi, to_board_error};
+
+/// How long a Cyton may take to answer a command when `params.timeout` is 0.
+pub const DEFAULT_REPLY_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// One empty call across the bridge (the fixed cost of every call).
+pub fn bridge_noop() {
+    ffi::bridge_noop();
+}
+
+/// Makes the C++ side throw (0: `BrainFlowException` with BOARD_NOT_READY_ERROR, 1: a
+/// `std::exception`, anything else: an `int`) and returns what crossed the bridge. For
+/// tests that prove no exception aborts the process.
+#[doc(hidden)]
+pub fn throw_in_cpp_for_test(kind: u8) -> board_api::Result<()> {
+    ffi::throw_for_test(kind).map_err(|e| to_board_error(&e))
+}
+
+fn session_params(board: BoardId, params: &InputParams) -> board_api::Result<ffi::SessionParams> {
+    let seed = if board == BoardId::Synthetic { params.seed()? } else { None };
+    let timeout = params.timeout_or(DEFAULT_REPLY_TIMEOUT);
+    let mut session = ffi::SessionParams {
+        board_id: board.id(),
+        serial_port: params.serial_port.clone(),
+        file: params.file.clone(),
+        timeout_ms: u32::try_from(timeout.as_millis()).unwrap_or(u32::MAX),
+        has_seed: seed.is_some(),
+        seed: seed.unwrap_or(0),
+        master_board: params.master_board,
+        master_rows: 0,
+        master_sampling_rate: 0,
+        master_timestamp_row: 0,
+        master_marker_row: 0,
+    };
+    if board == BoardId::PlaybackFile {
+        let layout = master_descriptor(params)?;
+        session.master_rows = layout.num_rows;
+        session.master_sampling_rate = layout.sampling_rate;
+        session.master_timestamp_row = layout.timestamp_channel;
+        session.master_marker_row = layout.marker_channel;
+    }
+    Ok(session)
+}
+
+/// The layout a playback file has: the default preset of `params.master_board`.
+fn master_descriptor(params: &InputParams) -> board_api::Result<&'static BoardDescriptor> {
+    let not_known = || {
+        BoardError::invalid_arguments(format!(
+            "playback: master_board {} is not a known board id; set it to the board that recorded the file",
+            params.master_board
+        ))
+    };
+    let master = BoardId::from_id(params.master_board).map_err(|_| not_known())?;
+    if master == BoardId::PlaybackFile {
+        return Err(not_known());
+    }
+    descriptor(master, Preset::Default).map_err(|_| not_known())
+}
+
+/// A legacy C++ board driven through the bridge.
+pub struct CppBoard {
+    id: BoardId,
+    session: Result<cxx::UniquePtr<ffi::BoardSession>, BoardError>,
+    layout: Option<&'static BoardDescriptor>,
+}
+
+impl std::fmt::Debug for CppBoard {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CppBoard").field("board", &self.id).finish_non_exhaustive()
+    }
+}
+
+impl CppBoard {
+    /// A C++ board for `board`: Synthetic, PlaybackFile, Cyton or CytonDaisy; any other is
+    /// UNSUPPORTED_BOARD_ERROR. Problems with `params` (a bad seed, an unknown master board)
+    /// are reported by `prepare_session`, where BrainFlow reports them.
+    pub fn new(board: BoardId, params: &InputParams) -> board_api::Result<CppBoard> {
+        if !board.has_cpp_implementation() {
+            return Err(BoardError::new(
+                ExitCode::UnsupportedBoardError,
+                format!("board {board} has no legacy C++ implementation"),
+            ));
+        }
+        let layout = if board == BoardId::PlaybackFile { master_descriptor(params).ok() } else { None };
+        let session = session_params(board, params)
+            .and_then(|p| ffi::new_board_session(&p).map_err(|e| to_board_error(&e)));
+        Ok(CppBoard { id: board, session, layout })
+    }
+
+    /// What the Cyton decoder inside the board counted (zero for other boards).
+    pub fn decode_counters(&self) -> DecodeCounters {
+        match &self.session {
+            Ok(session) => session.decode_stats().map(to_counters).unwrap_or_default(),
+            Err(_) => DecodeCounters::default(),
+        }
+    }
+
+    fn session(&mut self) -> board_api::Result<Pin<&mut ffi::BoardSession>> {
+        match &mut self.session {
+            Ok(session) => Ok(session.pin_mut()),
+            Err(setup) => Err(setup.clone()),
+        }
+    }
+
+    /// A session that could not be set up is simply not prepared for every call but prepare.
+    fn prepared_session(&mut self, call: &str) -> board_api::Result<Pin<&mut ffi::BoardSession>> {
+        match &mut self.session {
+            Ok(session) => Ok(session.pin_mut()),
+            Err(_) => Err(BoardError::not_created(format!(
+                "{call}: the session is not prepared; call prepare_session first"
+            ))),
+        }
+    }
+
+    fn read(&mut self, remove: bool, max_samples: usize, preset: Preset, out: &mut SampleMatrix) -> board_api::Result<()> {
+        let call = if remove { "get_board_data" } else { "get_current_board_data" };
+        let preset_index = preset.index() as i32;
+        let mut session = self.prepared_session(call)?;
+        // The count only grows between these calls (the reader thread adds, a full buffer
+        // stays full), so the C++ side returns exactly `wanted` samples.
+        let available = session.as_mut().board_data_count(preset_index).map_err(|e| to_board_error(&e))?;
+        let rows = session.num_rows(preset_index).map_err(|e| to_board_error(&e))?;
+        let wanted = available.min(max_samples);
+        let data = out.reset(rows, wanted);
+        let got = session
+            .read_samples(remove, wanted, preset_index, data)
+            .map_err(|e| to_board_error(&e))?;
+        if got != wanted {
+            // Written row-major with `got` samples per row: keep exactly those.
+            let compact = data[..rows * got].to_vec();
+            out.reset(rows, got).copy_from_slice(&compact);
+        }
+        Ok(())
+    }
+}
+
+fn to_counters(stats: ffi::DecodeStats) -> DecodeCounters {
+    DecodeCounters {
+        packets: stats.packets,
+        invalid_packets: stats.invalid_packets,
+        skipped_bytes: stats.skipped_bytes,
+        dropped_samples: stats.dropped_samples,
+    }
+}
+
+fn cpp<T>(result: Result<T, cxx::Exception>) -> board_api::Result<T> {
+    result.map_err(|e| to_board_error(&e))
+}
+
+impl Board for CppBoard {
+    fn board_id(&self) -> BoardId {
+        self.id
+    }
+
+    fn prepare_session(&mut self) -> board_api::Result<()> {
+        cpp(self.session()?.prepare_session())
+    }
+
+    fn is_prepared(&self) -> bool {
+        matches!(&self.session, Ok(session) if session.is_prepared())
+    }
+
+    fn start_stream(&mut self, buffer_size: usize) -> board_api::Result<()> {
+        cpp(self.prepared_session("start_stream")?.start_stream(buffer_size))
+    }
+
+    fn stop_stream(&mut self) -> board_api::Result<()> {
+        cpp(self.prepared_session("stop_stream")?.stop_stream())
+    }
+
+    fn release_session(&mut self) -> board_api::Result<()> {
+        cpp(self.prepared_session("release_session")?.release_session())
+    }
+
+    fn board_data_count(&mut self, preset: Preset) -> board_api::Result<usize> {
+        cpp(self.prepared_session("board_data_count")?.board_data_count(preset.index() as i32))
+    }
+
+    fn get_board_data(&mut self, max_samples: usize, preset: Preset, out: &mut SampleMatrix) -> board_api::Result<()> {
+        self.read(true, max_samples, preset, out)
+    }
+
+    fn get_current_board_data(
+        &mut self,
+        max_samples: usize,
+        preset: Preset,
+        out: &mut SampleMatrix,
+    ) -> board_api::Result<()> {
+        self.read(false, max_samples, preset, out)
+    }
+
+    fn config_board(&mut self, config: &str) -> board_api::Result<String> {
+        cpp(self.prepared_session("config_board")?.config_board(config))
+    }
+
+    fn insert_marker(&mut self, value: f64, preset: Preset) -> board_api::Result<()> {
+        cpp(self.prepared_session("insert_marker")?.insert_marker(value, preset.index() as i32))
+    }
+
+    fn dropped_samples(&self) -> u64 {
+        match &self.session {
+            Ok(session) => session.dropped_samples(),
+            Err(_) => 0,
+        }
+    }
+
+    fn descriptor(&self, preset: Preset) -> board_api::Result<&'static BoardDescriptor> {
+        match (self.id, self.layout) {
+            (BoardId::PlaybackFile, Some(layout)) if preset == Preset::Default => Ok(layout),
+            _ => descriptor(self.id, preset),
+        }
+    }
+}
+
+/// A legacy C++ stream decoder: bytes from a device (or a playback file) in, samples out.
+pub struct CppDecoder {
+    inner: cxx::UniquePtr<ffi::StreamDecoderSession>,
+}
+
+impl std::fmt::Debug for CppDecoder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CppDecoder").field("num_rows", &self.inner.num_rows()).finish()
+    }
+}
+
+impl CppDecoder {
+    /// A decoder for Cyton, CytonDaisy or PlaybackFile (with the layout of
+    /// `params.master_board`); others are UNSUPPORTED_BOARD_ERROR.
+    pub fn new(board: BoardId, params: &InputParams) -> board_api::Result<CppDecoder> {
+        if !matches!(board, BoardId::Cyton | BoardId::CytonDaisy | BoardId::PlaybackFile) {
+            return Err(BoardError::new(
+                ExitCode::UnsupportedBoardError,
+                format!("board {board} has no legacy C++ stream decoder"),
+            ));
+        }
+        let session = session_params(board, params)?;
+        let inner = cpp(ffi::new_stream_decoder(&session))?;
+        Ok(CppDecoder { inner })
+    }
+}
+
+impl StreamDecoder for CppDecoder {
+    fn num_rows(&self) -> usize {
+        self.inner.num_rows()
+    }
+
+    fn observe_command(&mut self, command: &[u8]) {
+        if let Err(e) = self.inner.pin_mut().observe_command(command) {
+            tracing::error!(error = %to_board_error(&e), "C++ decoder failed to observe a command");
+        }
+    }
+
+    fn decode(&mut self, bytes: &[u8], timestamp: f64, out: &mut Vec<f64>) -> usize {
+        match self.inner.pin_mut().decode(bytes, timestamp) {
+            Ok(count) => {
+                out.extend_from_slice(self.inner.output());
+                count
+            }
+            Err(e) => {
+                tracing::error!(error = %to_board_error(&e), bytes = bytes.len(), "C++ decoder failed");
+                0
+            }
+        }
+    }
+
+    fn counters(&self) -> DecodeCounters {
+        self.inner.stats().map(to_counters).unwrap_or_default()
+    }
+}
+
+/// The C++ synthetic signal without its clock (see `docs/board-behaviour.md`).
+pub struct CppSyntheticGenerator {
+    inner: cxx::UniquePtr<ffi::SyntheticGeneratorSession>,
+}
+
+impl std::fmt::Debug for CppSyntheticGenerator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CppSyntheticGenerator").field("next_index", &self.inner.next_index()).finish()
+    }
+}
+
+impl CppSyntheticGenerator {
+    pub fn new(seed: u64) -> CppSyntheticGenerator {
+        let inner = ffi::new_synthetic_generator(seed)
+            .unwrap_or_else(|e| panic!("the C++ synthetic generator could not be allocated: {}", e.what()));
+        CppSyntheticGenerator { inner }
+    }
+}
+
+impl SampleGenerator for CppSyntheticGenerator {
+    fn generate(
+        &mut self,
+        count: usize,
+        first_timestamp: f64,
+        period: f64,
+        default_out: &mut Vec<f64>,
+        auxiliary_out: &mut Vec<f64>,
+    ) {
+        if let Err(e) = self.inner.pin_mut().generate(count, first_timestamp, period) {
+            panic!("the C++ synthetic generator failed: {}", to_board_error(&e));
+        }
+        default_out.extend_from_slice(self.inner.default_output());
+        auxiliary_out.extend_from_slice(self.inner.auxiliary_output());
+    }
+
+    fn next_index(&self) -> u64 {
+        self.inner.next_index()
+    }
+}

@@ -1,0 +1,191 @@
+#include "bridge.h"
+
+#include <chrono>
+#include <stdexcept>
+#include <string>
+
+#include "board.h"
+#include "brainflow_exception.h"
+#include "core_cpp/src/bridge.rs.h"
+#include "cyton_board.h"
+#include "cyton_decoder.h"
+#include "playback.h"
+#include "synthetic.h"
+
+namespace switchyard {
+namespace legacy {
+
+namespace {
+
+PlaybackLayout playback_layout(const SessionParams &params) {
+    return PlaybackLayout{params.master_board, params.master_rows,
+                          static_cast<double>(params.master_sampling_rate), params.master_timestamp_row,
+                          params.master_marker_row};
+}
+
+}  // namespace
+
+BoardSession::BoardSession(std::unique_ptr<Board> owned) : board(std::move(owned)) {
+    cyton = dynamic_cast<CytonBoard *>(board.get());
+}
+
+BoardSession::~BoardSession() = default;
+
+void BoardSession::prepare_session() { board->prepare_session(); }
+void BoardSession::start_stream(std::size_t buffer_size) { board->start_stream(buffer_size); }
+void BoardSession::stop_stream() { board->stop_stream(); }
+void BoardSession::release_session() { board->release_session(); }
+bool BoardSession::is_prepared() const noexcept { return board->is_prepared(); }
+std::size_t BoardSession::num_rows(std::int32_t preset) const { return board->num_rows(preset); }
+std::size_t BoardSession::board_data_count(std::int32_t preset) { return board->board_data_count(preset); }
+
+std::size_t BoardSession::read_samples(bool remove, std::size_t max_samples, std::int32_t preset,
+                                       rust::Slice<double> out) {
+    const std::size_t rows = board->num_rows(preset);
+    if (rows == 0 || out.size() / rows < max_samples) {
+        throw BrainFlowException(ExitCode::INVALID_ARGUMENTS_ERROR,
+                                 "read_samples: the output holds fewer than max_samples samples");
+    }
+    return board->read_samples(remove, max_samples, preset, out.data());
+}
+
+rust::String BoardSession::config_board(rust::Str config) {
+    const std::string reply = board->config_board(std::string(config));
+    // A device may answer with bytes that are not UTF-8; keep them readable, not fatal.
+    return rust::String::lossy(reply);
+}
+
+void BoardSession::insert_marker(double value, std::int32_t preset) { board->insert_marker(value, preset); }
+
+std::uint64_t BoardSession::dropped_samples() const noexcept { return board->dropped_samples(); }
+
+DecodeStats BoardSession::decode_stats() const {
+    DecodeStats stats{};
+    if (cyton) {
+        const CytonCounters c = cyton->decode_counters();
+        stats.packets = c.packets;
+        stats.invalid_packets = c.invalid_packets;
+        stats.skipped_bytes = c.skipped_bytes;
+        stats.dropped_samples = c.dropped_samples;
+    }
+    return stats;
+}
+
+std::unique_ptr<BoardSession> new_board_session(const SessionParams &params) {
+    const std::chrono::milliseconds timeout(params.timeout_ms);
+    switch (params.board_id) {
+    case -1:
+        return std::make_unique<BoardSession>(std::make_unique<SyntheticBoard>(params.has_seed, params.seed));
+    case -3:
+        return std::make_unique<BoardSession>(
+            std::make_unique<PlaybackFileBoard>(std::string(params.file), playback_layout(params)));
+    case 0:
+        return std::make_unique<BoardSession>(
+            std::make_unique<CytonBoard>(false, std::string(params.serial_port), timeout));
+    case 2:
+        return std::make_unique<BoardSession>(
+            std::make_unique<CytonBoard>(true, std::string(params.serial_port), timeout));
+    default:
+        throw BrainFlowException(ExitCode::UNSUPPORTED_BOARD_ERROR,
+                                 "the legacy C++ core has no board " + std::to_string(params.board_id));
+    }
+}
+
+StreamDecoderSession::StreamDecoderSession(std::unique_ptr<CytonDecoder> cyton_decoder,
+                                           std::unique_ptr<PlaybackDecoder> playback_decoder)
+    : cyton(std::move(cyton_decoder)), playback(std::move(playback_decoder)) {}
+
+StreamDecoderSession::~StreamDecoderSession() = default;
+
+std::size_t StreamDecoderSession::num_rows() const noexcept {
+    return cyton ? cyton->num_rows() : playback->num_rows();
+}
+
+void StreamDecoderSession::observe_command(rust::Slice<const std::uint8_t> command) {
+    if (cyton) {
+        cyton->observe_command(command.data(), command.size());
+    }
+}
+
+std::size_t StreamDecoderSession::decode(rust::Slice<const std::uint8_t> bytes, double timestamp) {
+    decoded.clear();
+    if (cyton) {
+        return cyton->decode(bytes.data(), bytes.size(), timestamp, decoded);
+    }
+    return playback->decode(bytes.data(), bytes.size(), timestamp, decoded);
+}
+
+rust::Slice<const double> StreamDecoderSession::output() const noexcept {
+    return rust::Slice<const double>(decoded.data(), decoded.size());
+}
+
+DecodeStats StreamDecoderSession::stats() const {
+    DecodeStats stats{};
+    if (cyton) {
+        const CytonCounters &c = cyton->counters();
+        stats.packets = c.packets;
+        stats.invalid_packets = c.invalid_packets;
+        stats.skipped_bytes = c.skipped_bytes;
+        stats.dropped_samples = c.dropped_samples;
+    } else {
+        stats.packets = playback->samples();
+        stats.invalid_packets = playback->invalid_lines();
+    }
+    return stats;
+}
+
+std::unique_ptr<StreamDecoderSession> new_stream_decoder(const SessionParams &params) {
+    switch (params.board_id) {
+    case 0:
+    case 2:
+        return std::make_unique<StreamDecoderSession>(std::make_unique<CytonDecoder>(params.board_id == 2), nullptr);
+    case -3:
+        return std::make_unique<StreamDecoderSession>(nullptr,
+                                                      std::make_unique<PlaybackDecoder>(playback_layout(params)));
+    default:
+        throw BrainFlowException(ExitCode::UNSUPPORTED_BOARD_ERROR,
+                                 "the legacy C++ core has no stream decoder for board " +
+                                     std::to_string(params.board_id));
+    }
+}
+
+SyntheticGeneratorSession::SyntheticGeneratorSession(std::uint64_t seed)
+    : generator(std::make_unique<SyntheticGenerator>(seed)) {}
+
+SyntheticGeneratorSession::~SyntheticGeneratorSession() = default;
+
+void SyntheticGeneratorSession::generate(std::size_t count, double first_timestamp, double period) {
+    default_samples.clear();
+    auxiliary_samples.clear();
+    generator->generate(count, first_timestamp, period, default_samples, auxiliary_samples);
+}
+
+rust::Slice<const double> SyntheticGeneratorSession::default_output() const noexcept {
+    return rust::Slice<const double>(default_samples.data(), default_samples.size());
+}
+
+rust::Slice<const double> SyntheticGeneratorSession::auxiliary_output() const noexcept {
+    return rust::Slice<const double>(auxiliary_samples.data(), auxiliary_samples.size());
+}
+
+std::uint64_t SyntheticGeneratorSession::next_index() const noexcept { return generator->next_index(); }
+
+std::unique_ptr<SyntheticGeneratorSession> new_synthetic_generator(std::uint64_t seed) {
+    return std::make_unique<SyntheticGeneratorSession>(seed);
+}
+
+void bridge_noop() noexcept {}
+
+void throw_for_test(std::uint8_t kind) {
+    switch (kind) {
+    case 0:
+        throw BrainFlowException(ExitCode::BOARD_NOT_READY_ERROR, "thrown on purpose by throw_for_test");
+    case 1:
+        throw std::out_of_range("thrown on purpose by throw_for_test");
+    default:
+        throw 42;
+    }
+}
+
+}  // namespace legacy
+}  // namespace switchyard

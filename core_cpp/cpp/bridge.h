@@ -1,0 +1,94 @@
+// What the Rust side sees of the legacy core: one opaque session class per role (a board,
+// a stream decoder, the synthetic generator), each owning its C++ object (pImpl), and the
+// factories that build them. Declared in core_cpp/src/bridge.rs.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "rust/cxx.h"
+#include "trycatch.h"
+
+namespace switchyard {
+namespace legacy {
+
+struct SessionParams;
+struct DecodeStats;
+class Board;
+class CytonBoard;
+class CytonDecoder;
+class PlaybackDecoder;
+class SyntheticGenerator;
+
+class BoardSession {
+public:
+    explicit BoardSession(std::unique_ptr<Board> board);
+    ~BoardSession();
+
+    void prepare_session();
+    void start_stream(std::size_t buffer_size);
+    void stop_stream();
+    void release_session();
+    bool is_prepared() const noexcept;
+    std::size_t num_rows(std::int32_t preset) const;
+    std::size_t board_data_count(std::int32_t preset);
+    std::size_t read_samples(bool remove, std::size_t max_samples, std::int32_t preset, rust::Slice<double> out);
+    rust::String config_board(rust::Str config);
+    void insert_marker(double value, std::int32_t preset);
+    std::uint64_t dropped_samples() const noexcept;
+    DecodeStats decode_stats() const;
+
+private:
+    std::unique_ptr<Board> board;
+    CytonBoard *cyton = nullptr;  // the same object as `board` when it is a Cyton
+};
+
+std::unique_ptr<BoardSession> new_board_session(const SessionParams &params);
+
+class StreamDecoderSession {
+public:
+    StreamDecoderSession(std::unique_ptr<CytonDecoder> cyton, std::unique_ptr<PlaybackDecoder> playback);
+    ~StreamDecoderSession();
+
+    std::size_t num_rows() const noexcept;
+    void observe_command(rust::Slice<const std::uint8_t> command);
+    // Decodes into an internal buffer that output() shows until the next call.
+    std::size_t decode(rust::Slice<const std::uint8_t> bytes, double timestamp);
+    rust::Slice<const double> output() const noexcept;
+    DecodeStats stats() const;
+
+private:
+    std::unique_ptr<CytonDecoder> cyton;
+    std::unique_ptr<PlaybackDecoder> playback;
+    std::vector<double> decoded;
+};
+
+std::unique_ptr<StreamDecoderSession> new_stream_decoder(const SessionParams &params);
+
+class SyntheticGeneratorSession {
+public:
+    explicit SyntheticGeneratorSession(std::uint64_t seed);
+    ~SyntheticGeneratorSession();
+
+    void generate(std::size_t count, double first_timestamp, double period);
+    rust::Slice<const double> default_output() const noexcept;
+    rust::Slice<const double> auxiliary_output() const noexcept;
+    std::uint64_t next_index() const noexcept;
+
+private:
+    std::unique_ptr<SyntheticGenerator> generator;
+    std::vector<double> default_samples;
+    std::vector<double> auxiliary_samples;
+};
+
+std::unique_ptr<SyntheticGeneratorSession> new_synthetic_generator(std::uint64_t seed);
+
+// An empty call, to measure the cost of crossing the bridge.
+void bridge_noop() noexcept;
+// Throws on purpose (kind 0: BrainFlowException with BOARD_NOT_READY_ERROR, 1: a
+// std::exception, 2: an int), so tests can check that no exception aborts the process.
+void throw_for_test(std::uint8_t kind);
+
+}  // namespace legacy
+}  // namespace switchyard

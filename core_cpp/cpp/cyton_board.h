@@ -1,0 +1,55 @@
+// OpenBCI Cyton (id 0) and Cyton Daisy (id 2) over a POSIX serial port.
+//
+// Threading: while streaming, one reader thread per board sleeps in poll() on the port
+// and on a wake-up pipe; it wakes only when bytes arrive or stop is requested (no timer
+// ticking at the sample rate), decodes them and pushes samples into the ring buffer.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include "board.h"
+#include "cyton_decoder.h"
+#include "serial_port.h"
+
+namespace switchyard {
+namespace legacy {
+
+class CytonBoard : public Board {
+public:
+    // `daisy`: the 16-channel Cyton Daisy (id 2). `timeout`: how long the board may take
+    // to answer a command.
+    CytonBoard(bool daisy, std::string serial_port, std::chrono::milliseconds timeout);
+    ~CytonBoard() override;
+
+    CytonCounters decode_counters() const;
+
+protected:
+    void prepare_device() override;
+    void start_device() override;
+    void stop_device() override;
+    void release_device() override;
+    std::string configure(const std::string &config) override;
+
+private:
+    void send(const std::string &command);
+    std::string expect_reply(const std::string &command, const char *what);
+    void reader_loop();
+    void stop_reader();
+
+    const bool daisy;
+    const std::string port_path;
+    const std::chrono::milliseconds timeout;
+    std::unique_ptr<SerialPort> port;
+    mutable std::mutex decoder_lock;
+    std::unique_ptr<CytonDecoder> decoder;
+    std::thread reader;
+    int wake_pipe[2] = {-1, -1};
+};
+
+}  // namespace legacy
+}  // namespace switchyard

@@ -1,0 +1,126 @@
+//! The one cxx bridge between Rust and the legacy C++ core.
+//!
+//! Every C++ call that can fail is declared `-> Result<..>`; `cpp/trycatch.h` installs
+//! cxx's `rust::behavior::trycatch` so that any C++ exception, of any type, arrives here
+//! as an `Err` whose text is `"<exit code>|<message>"` ([`to_board_error`] parses it).
+//! Data crosses as slices, one call per batch.
+
+use board_api::{BoardError, ExitCode};
+
+#[cxx::bridge(namespace = "switchyard::legacy")]
+pub(crate) mod ffi {
+    /// What a C++ board or decoder needs to know, resolved on the Rust side from
+    /// `InputParams` and the board descriptors.
+    struct SessionParams {
+        board_id: i32,
+        serial_port: String,
+        file: String,
+        timeout_ms: u32,
+        has_seed: bool,
+        seed: u64,
+        master_board: i32,
+        master_rows: usize,
+        master_sampling_rate: u32,
+        master_timestamp_row: usize,
+        master_marker_row: usize,
+    }
+
+    #[derive(Debug, Clone, Copy, Default)]
+    struct DecodeStats {
+        packets: u64,
+        invalid_packets: u64,
+        skipped_bytes: u64,
+        dropped_samples: u64,
+    }
+
+    unsafe extern "C++" {
+        include!("core_cpp/cpp/bridge.h");
+
+        type BoardSession;
+        fn new_board_session(params: &SessionParams) -> Result<UniquePtr<BoardSession>>;
+        fn prepare_session(self: Pin<&mut BoardSession>) -> Result<()>;
+        fn start_stream(self: Pin<&mut BoardSession>, buffer_size: usize) -> Result<()>;
+        fn stop_stream(self: Pin<&mut BoardSession>) -> Result<()>;
+        fn release_session(self: Pin<&mut BoardSession>) -> Result<()>;
+        fn is_prepared(self: &BoardSession) -> bool;
+        fn num_rows(self: &BoardSession, preset: i32) -> Result<usize>;
+        fn board_data_count(self: Pin<&mut BoardSession>, preset: i32) -> Result<usize>;
+        fn read_samples(
+            self: Pin<&mut BoardSession>,
+            remove: bool,
+            max_samples: usize,
+            preset: i32,
+            out: &mut [f64],
+        ) -> Result<usize>;
+        fn config_board(self: Pin<&mut BoardSession>, config: &str) -> Result<String>;
+        fn insert_marker(self: Pin<&mut BoardSession>, value: f64, preset: i32) -> Result<()>;
+        fn dropped_samples(self: &BoardSession) -> u64;
+        fn decode_stats(self: &BoardSession) -> Result<DecodeStats>;
+
+        type StreamDecoderSession;
+        fn new_stream_decoder(params: &SessionParams) -> Result<UniquePtr<StreamDecoderSession>>;
+        fn num_rows(self: &StreamDecoderSession) -> usize;
+        fn observe_command(self: Pin<&mut StreamDecoderSession>, command: &[u8]) -> Result<()>;
+        fn decode(self: Pin<&mut StreamDecoderSession>, bytes: &[u8], timestamp: f64) -> Result<usize>;
+        fn output(self: &StreamDecoderSession) -> &[f64];
+        fn stats(self: &StreamDecoderSession) -> Result<DecodeStats>;
+
+        type SyntheticGeneratorSession;
+        fn new_synthetic_generator(seed: u64) -> Result<UniquePtr<SyntheticGeneratorSession>>;
+        fn generate(
+            self: Pin<&mut SyntheticGeneratorSession>,
+            count: usize,
+            first_timestamp: f64,
+            period: f64,
+        ) -> Result<()>;
+        fn default_output(self: &SyntheticGeneratorSession) -> &[f64];
+        fn auxiliary_output(self: &SyntheticGeneratorSession) -> &[f64];
+        fn next_index(self: &SyntheticGeneratorSession) -> u64;
+
+        fn bridge_noop();
+        fn throw_for_test(kind: u8) -> Result<()>;
+    }
+}
+
+// SAFETY: each session object is owned by exactly one Rust value and only used through
+// it (`&mut` for anything that changes it); the C++ classes keep no thread affinity, and
+// the Cyton reader thread they may own synchronises with them through its own mutexes.
+unsafe impl Send for ffi::BoardSession {}
+// SAFETY: as above; a decoder is plain data with no threads.
+unsafe impl Send for ffi::StreamDecoderSession {}
+// SAFETY: as above; the generator is plain data with no threads.
+unsafe impl Send for ffi::SyntheticGeneratorSession {}
+
+/// Turns a C++ exception's `"<code>|<message>"` text into a [`BoardError`]. Text without
+/// a code (which our trycatch never produces) is a GENERAL_ERROR kept whole.
+pub(crate) fn to_board_error(exception: &cxx::Exception) -> BoardError {
+    parse_encoded_error(exception.what())
+}
+
+pub(crate) fn parse_encoded_error(text: &str) -> BoardError {
+    match text.split_once('|') {
+        Some((code, message)) => match code.parse::<i32>() {
+            Ok(code) => BoardError::new(ExitCode::from_code(code), message),
+            Err(_) => BoardError::general(text),
+        },
+        None => BoardError::general(text),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn encoded_errors_parse_back() {
+        let e = parse_encoded_error("7|no reply to v within 3000 ms");
+        assert_eq!(e.code, ExitCode::BoardNotReadyError);
+        assert_eq!(e.message, "no reply to v within 3000 ms");
+        let e = parse_encoded_error("13|a|b");
+        assert_eq!(e.code, ExitCode::InvalidArgumentsError);
+        assert_eq!(e.message, "a|b");
+        let e = parse_encoded_error("boom");
+        assert_eq!(e.code, ExitCode::GeneralError);
+        assert_eq!(e.message, "boom");
+    }
+}
