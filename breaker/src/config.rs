@@ -61,7 +61,12 @@ pub enum Backoff {
     Constant(Duration),
     /// `initial × multiplier^(reopens)`, capped at `max`, then spread by ±`jitter`
     /// (a fraction 0..=1 of the wait) so a fleet does not probe in lockstep.
-    Exponential { initial: Duration, multiplier: f64, max: Duration, jitter: f64 },
+    Exponential {
+        initial: Duration,
+        multiplier: f64,
+        max: Duration,
+        jitter: f64,
+    },
 }
 
 impl Default for BreakerConfig {
@@ -98,21 +103,39 @@ pub struct ConfigError {
 
 impl ConfigError {
     fn new(field: &'static str, problem: impl Into<String>) -> Self {
-        Self { field, problem: problem.into() }
+        Self {
+            field,
+            problem: problem.into(),
+        }
     }
 }
 
 /// Largest count window; bounds the ring's memory (one byte per call).
 pub const MAX_COUNT_WINDOW: u32 = 1 << 20;
+/// Largest exit code that can be ignored (they are kept as a 64-bit mask on the call path).
+pub const MAX_IGNORABLE_EXIT_CODE: i32 = 63;
 /// Largest number of time buckets.
 pub const MAX_TIME_BUCKETS: u32 = 3600;
 
+/// Most probes one HALF_OPEN round may permit (probe counts are 16-bit on the call path).
+pub const MAX_PROBES: u32 = 10_000;
+
 fn check_percent(field: &'static str, value: f64) -> Result<(), ConfigError> {
     if value.is_nan() {
-        return Err(ConfigError::new(field, "is not a number; give a percent from 0 to 100"));
+        return Err(ConfigError::new(
+            field,
+            "is not a number; give a percent from 0 to 100",
+        ));
     }
     if value < 0.0 {
         return Err(ConfigError::new(field, format!("{value} is below 0")));
+    }
+    if value == 0.0 {
+        // Rates trip at or above the threshold, so 0 would open on any judged window.
+        return Err(ConfigError::new(
+            field,
+            "0 would open the breaker on every window; to keep the Rust path off use mode ForcedOpen",
+        ));
     }
     if value > 100.0 {
         return Err(ConfigError::new(field, format!("{value} is above 100")));
@@ -153,7 +176,9 @@ impl BreakerConfig {
                 if buckets > seconds.saturating_mul(1000) {
                     return Err(ConfigError::new(
                         "window.buckets",
-                        format!("{buckets} buckets over {seconds} s would be shorter than 1 ms each"),
+                        format!(
+                            "{buckets} buckets over {seconds} s would be shorter than 1 ms each"
+                        ),
                     ));
                 }
             }
@@ -164,10 +189,10 @@ impl BreakerConfig {
         if self.permitted_probes == 0 {
             return Err(ConfigError::new("permitted_probes", "0 is below 1"));
         }
-        if self.permitted_probes > 1_000_000 {
+        if self.permitted_probes > MAX_PROBES {
             return Err(ConfigError::new(
                 "permitted_probes",
-                format!("{} is above 1000000", self.permitted_probes),
+                format!("{} is above {MAX_PROBES}", self.permitted_probes),
             ));
         }
         match &self.open_wait {
@@ -176,7 +201,12 @@ impl BreakerConfig {
                     return Err(ConfigError::new("open_wait", "0 is below 1 ms"));
                 }
             }
-            Backoff::Exponential { initial, multiplier, max, jitter } => {
+            Backoff::Exponential {
+                initial,
+                multiplier,
+                max,
+                jitter,
+            } => {
                 if initial.is_zero() {
                     return Err(ConfigError::new("open_wait.initial", "0 is below 1 ms"));
                 }
@@ -200,9 +230,20 @@ impl BreakerConfig {
                 }
             }
         }
+        for &code in &self.ignored_exit_codes {
+            if !(0..=MAX_IGNORABLE_EXIT_CODE).contains(&code) {
+                return Err(ConfigError::new(
+                    "ignored_exit_codes",
+                    format!("{code} is outside 0..={MAX_IGNORABLE_EXIT_CODE}"),
+                ));
+            }
+        }
         if let Some(limit) = self.max_half_open {
             if limit.is_zero() {
-                return Err(ConfigError::new("max_half_open", "0 is below 1 ms; omit it for no limit"));
+                return Err(ConfigError::new(
+                    "max_half_open",
+                    "0 is below 1 ms; omit it for no limit",
+                ));
             }
         }
         Ok(())
@@ -220,15 +261,24 @@ mod tests {
 
     #[test]
     fn errors_name_field_and_bound() {
-        let config = BreakerConfig { failure_rate_threshold: 140.0, ..Default::default() };
+        let config = BreakerConfig {
+            failure_rate_threshold: 140.0,
+            ..Default::default()
+        };
         assert_eq!(
             config.validate().unwrap_err().to_string(),
             "failure_rate_threshold: 140 is above 100"
         );
-        let config = BreakerConfig { permitted_probes: 0, ..Default::default() };
+        let config = BreakerConfig {
+            permitted_probes: 0,
+            ..Default::default()
+        };
         assert_eq!(config.validate().unwrap_err().field, "permitted_probes");
         let config = BreakerConfig {
-            window: WindowConfig::Time { seconds: 10, buckets: 0 },
+            window: WindowConfig::Time {
+                seconds: 10,
+                buckets: 0,
+            },
             ..Default::default()
         };
         assert_eq!(config.validate().unwrap_err().field, "window.buckets");

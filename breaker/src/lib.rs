@@ -10,5 +10,15 @@ mod config;
 
 pub use config::{
     Backoff, BreakerConfig, ConfigError, OperatorMode, WindowConfig, INVALID_ARGUMENTS_ERROR,
-    MAX_COUNT_WINDOW, MAX_TIME_BUCKETS,
+    MAX_COUNT_WINDOW, MAX_IGNORABLE_EXIT_CODE, MAX_PROBES, MAX_TIME_BUCKETS,
 };
+
+mod backoff;
+mod breaker;
+mod clock;
+mod window;
+
+pub use crate::breaker::{
+    Breaker, BreakerSnapshot, Outcome, Permission, State, Transition, SUBSCRIBER_CAPACITY,
+};
+pub use clock::{Clock, ManualClock, SystemClock};
