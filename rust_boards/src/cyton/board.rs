@@ -1,0 +1,287 @@
+//! The Cyton and Cyton Daisy boards: the serial conversation around [`CytonDecoder`],
+//! with one reader thread per streaming device, blocked in `poll` on the port.
+
+use super::decoder::CytonDecoder;
+use super::serial::{open_serial, read_reply, read_with_timeout, write_command};
+use crate::session::{Buffers, Phase, PresetLayout};
+use board_api::{Board, BoardError, BoardId, ExitCode, InputParams, Preset, Result, SampleMatrix, StreamDecoder};
+use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+use std::fs::File;
+use std::os::fd::{AsFd, OwnedFd};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+/// BrainFlow's handshake timeout when `params.timeout` is 0.
+const DEFAULT_TIMEOUT: Duration = Duration::from_secs(3);
+/// After `s` the board may still send what it had queued: keep reading until the line is
+/// quiet this long (bounded by [`DRAIN_LIMIT`]), so those samples are not lost.
+const DRAIN_QUIET: Duration = Duration::from_millis(50);
+const DRAIN_LIMIT: Duration = Duration::from_secs(1);
+
+/// What the reader thread and the caller share.
+struct Shared {
+    decoder: CytonDecoder,
+    buffers: Buffers,
+}
+
+struct Reader {
+    wake: OwnedFd,
+    thread: JoinHandle<()>,
+}
+
+/// Cyton (id 0) or Cyton Daisy (id 2) on `params.serial_port`.
+pub struct CytonBoard {
+    board: BoardId,
+    port_path: String,
+    timeout: Duration,
+    phase: Phase,
+    port: Option<Arc<File>>,
+    shared: Arc<Mutex<Shared>>,
+    reader: Option<Reader>,
+}
+
+impl CytonBoard {
+    /// `board` must be [`BoardId::Cyton`] or [`BoardId::CytonDaisy`].
+    pub fn new(board: BoardId, params: &InputParams) -> Result<Self> {
+        let decoder = match board {
+            BoardId::Cyton => CytonDecoder::cyton(),
+            BoardId::CytonDaisy => CytonDecoder::daisy(),
+            other => {
+                return Err(BoardError::new(ExitCode::UnsupportedBoardError, format!("{other} is not a Cyton board")))
+            }
+        };
+        Ok(CytonBoard {
+            board,
+            port_path: params.serial_port.clone(),
+            timeout: params.timeout_or(DEFAULT_TIMEOUT),
+            phase: Phase::Released,
+            port: None,
+            shared: Arc::new(Mutex::new(Shared { decoder, buffers: Buffers::new(board, PresetLayout::of_board(board)) })),
+            reader: None,
+        })
+    }
+
+    fn shared(&self) -> MutexGuard<'_, Shared> {
+        // A reader thread cannot panic while holding the lock in normal operation; if one
+        // did, the data is still consistent sample by sample, so keep using it.
+        self.shared.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn port(&self) -> Result<&Arc<File>> {
+        self.port.as_ref().ok_or_else(|| BoardError::not_created("the serial port is not open; call prepare_session first"))
+    }
+
+    /// Writes `command`, letting the decoder see it first (gains change with it).
+    fn send(&self, command: &[u8]) -> Result<()> {
+        let port = self.port()?;
+        let mut shared = self.shared();
+        shared.decoder.observe_command(command);
+        write_command(port, &self.port_path, command)
+    }
+
+    fn handshake(&self, command: &[u8], what: &str) -> Result<Vec<u8>> {
+        self.send(command)?;
+        let port = self.port()?;
+        read_reply(port, self.timeout).map_err(|partial| {
+            BoardError::new(
+                ExitCode::BoardNotReadyError,
+                format!(
+                    "{} on {} did not answer {what} with a reply ending in $$$ within {:?} (got {} bytes); check that the board is on and the port is right",
+                    self.board,
+                    self.port_path,
+                    self.timeout,
+                    partial.len()
+                ),
+            )
+        })
+    }
+
+    fn stop_reader(&mut self) {
+        if let Some(reader) = self.reader.take() {
+            let _ = nix::unistd::write(&reader.wake, &[1]);
+            let _ = reader.thread.join();
+        }
+    }
+}
+
+fn reader_loop(port: Arc<File>, wake: OwnedFd, shared: Arc<Mutex<Shared>>, board: BoardId) {
+    let mut buf = vec![0u8; 4096];
+    let mut samples = Vec::with_capacity(4096);
+    let decode = |bytes: &[u8], samples: &mut Vec<f64>| {
+        let timestamp = crate::clock::unix_now();
+        let mut guard = shared.lock().unwrap_or_else(|p| p.into_inner());
+        let Shared { decoder, buffers } = &mut *guard;
+        samples.clear();
+        if decoder.decode(bytes, timestamp, samples) > 0 {
+            buffers.push_many(0, samples);
+        }
+    };
+    loop {
+        let mut fds = [PollFd::new(port.as_fd(), PollFlags::POLLIN), PollFd::new(wake.as_fd(), PollFlags::POLLIN)];
+        match poll(&mut fds, PollTimeout::NONE) {
+            Ok(_) => {}
+            Err(nix::errno::Errno::EINTR) => continue,
+            Err(e) => {
+                tracing::error!(board = %board, error = %e, "serial poll failed; reader stops");
+                return;
+            }
+        }
+        let port_events = fds[0].revents().unwrap_or(PollFlags::empty());
+        let woken = fds[1].revents().is_some_and(|r| !r.is_empty());
+        if port_events.contains(PollFlags::POLLIN) {
+            match (&*port).read_into(&mut buf) {
+                Ok(n) if n > 0 => decode(&buf[..n], &mut samples),
+                Ok(_) => {}
+                Err(e) => {
+                    tracing::error!(board = %board, error = %e, "serial read failed; reader stops");
+                    return;
+                }
+            }
+        } else if port_events.intersects(PollFlags::POLLHUP | PollFlags::POLLERR | PollFlags::POLLNVAL) {
+            tracing::error!(board = %board, "serial device hung up; reader stops");
+            return;
+        }
+        if woken {
+            let deadline = Instant::now() + DRAIN_LIMIT;
+            while Instant::now() < deadline {
+                match read_with_timeout(&port, &mut buf, DRAIN_QUIET) {
+                    Ok(n) if n > 0 => decode(&buf[..n], &mut samples),
+                    _ => break,
+                }
+            }
+            return;
+        }
+    }
+}
+
+trait ReadInto {
+    fn read_into(self, buf: &mut [u8]) -> std::io::Result<usize>;
+}
+
+impl ReadInto for &File {
+    fn read_into(mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        std::io::Read::read(&mut self, buf)
+    }
+}
+
+impl Board for CytonBoard {
+    fn board_id(&self) -> BoardId {
+        self.board
+    }
+
+    fn prepare_session(&mut self) -> Result<()> {
+        if self.phase != Phase::Released {
+            return Ok(());
+        }
+        self.port = Some(Arc::new(open_serial(&self.port_path)?));
+        let result = self.handshake(b"v", "'v'").and_then(|_| self.handshake(b"d", "'d'"));
+        match result {
+            Ok(reply) if String::from_utf8_lossy(&reply).trim_start().starts_with("Failure") => {
+                self.port = None;
+                Err(BoardError::new(
+                    ExitCode::BoardNotReadyError,
+                    format!("{} on {} refused the default settings: {}", self.board, self.port_path, String::from_utf8_lossy(&reply)),
+                ))
+            }
+            Ok(_) => {
+                self.shared().buffers.clear();
+                self.phase = Phase::Prepared;
+                tracing::info!(board = %self.board, port = %self.port_path, "prepared");
+                Ok(())
+            }
+            Err(e) => {
+                self.port = None;
+                Err(e)
+            }
+        }
+    }
+
+    fn is_prepared(&self) -> bool {
+        self.phase != Phase::Released
+    }
+
+    fn start_stream(&mut self, buffer_size: usize) -> Result<()> {
+        self.phase.check_start(buffer_size)?;
+        self.shared().buffers.start(buffer_size);
+        let port = Arc::clone(self.port()?);
+        let (wake_read, wake_write) = nix::unistd::pipe()
+            .map_err(|e| BoardError::new(ExitCode::StreamThreadError, format!("cannot create the reader's wake pipe: {e}")))?;
+        let shared = Arc::clone(&self.shared);
+        let board = self.board;
+        let thread = std::thread::Builder::new()
+            .name(format!("{}-reader", board.kind()))
+            .spawn(move || reader_loop(port, wake_read, shared, board))
+            .map_err(|e| BoardError::new(ExitCode::StreamThreadError, format!("cannot start the reader thread: {e}")))?;
+        self.reader = Some(Reader { wake: wake_write, thread });
+        if let Err(e) = self.send(b"b") {
+            self.stop_reader();
+            return Err(e);
+        }
+        self.phase = Phase::Streaming;
+        Ok(())
+    }
+
+    fn stop_stream(&mut self) -> Result<()> {
+        self.phase.check_stop()?;
+        let sent = self.send(b"s");
+        self.stop_reader();
+        self.phase = Phase::Prepared;
+        sent
+    }
+
+    fn release_session(&mut self) -> Result<()> {
+        self.phase.require_prepared("release_session")?;
+        if self.phase == Phase::Streaming {
+            let _ = self.send(b"s");
+            self.stop_reader();
+        }
+        self.port = None;
+        self.shared().buffers.clear();
+        self.phase = Phase::Released;
+        Ok(())
+    }
+
+    fn board_data_count(&mut self, preset: Preset) -> Result<usize> {
+        self.phase.require_prepared("board_data_count")?;
+        self.shared().buffers.count(preset)
+    }
+
+    fn get_board_data(&mut self, max_samples: usize, preset: Preset, out: &mut SampleMatrix) -> Result<()> {
+        self.phase.require_prepared("get_board_data")?;
+        self.shared().buffers.take_oldest(max_samples, preset, out)
+    }
+
+    fn get_current_board_data(&mut self, max_samples: usize, preset: Preset, out: &mut SampleMatrix) -> Result<()> {
+        self.phase.require_prepared("get_current_board_data")?;
+        self.shared().buffers.copy_newest(max_samples, preset, out)
+    }
+
+    fn config_board(&mut self, config: &str) -> Result<String> {
+        self.phase.require_prepared("config_board")?;
+        self.send(config.as_bytes())?;
+        if self.phase == Phase::Streaming {
+            return Ok(String::new());
+        }
+        let reply = read_reply(self.port()?, self.timeout).unwrap_or_else(|partial| partial);
+        Ok(String::from_utf8_lossy(&reply).into_owned())
+    }
+
+    fn insert_marker(&mut self, value: f64, preset: Preset) -> Result<()> {
+        self.phase.require_prepared("insert_marker")?;
+        self.shared().buffers.set_marker(value, preset)
+    }
+
+    fn dropped_samples(&self) -> u64 {
+        self.shared().buffers.dropped()
+    }
+}
+
+impl Drop for CytonBoard {
+    fn drop(&mut self) {
+        if self.phase == Phase::Streaming {
+            let _ = self.send(b"s");
+        }
+        self.stop_reader();
+    }
+}

@@ -1,0 +1,8 @@
+//! Cyton and Cyton Daisy: the decoder (bytes to samples) and the board around it.
+
+mod board;
+mod decoder;
+mod serial;
+
+pub use board::CytonBoard;
+pub use decoder::{CytonDecoder, CYTON_ROWS, DAISY_ROWS, PACKET_LEN};

@@ -1,0 +1,181 @@
+//! What every board shares: the lifecycle checks and the per-preset buffers with their
+//! pending markers, so each board only supplies how samples come to exist.
+
+use crate::ring::RingBuffer;
+use board_api::{BoardError, BoardId, ExitCode, Preset, Result, SampleMatrix};
+
+/// Where a board is in BrainFlow's lifecycle.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Phase {
+    Released,
+    Prepared,
+    Streaming,
+}
+
+impl Phase {
+    pub(crate) fn require_prepared(self, call: &str) -> Result<()> {
+        if self == Phase::Released {
+            return Err(BoardError::not_created(format!(
+                "{call}: the session is not prepared; call prepare_session first"
+            )));
+        }
+        Ok(())
+    }
+
+    pub(crate) fn check_start(self, buffer_size: usize) -> Result<()> {
+        self.require_prepared("start_stream")?;
+        if self == Phase::Streaming {
+            return Err(BoardError::new(
+                ExitCode::StreamAlreadyRunError,
+                "start_stream: the stream is already running; call stop_stream first",
+            ));
+        }
+        if buffer_size == 0 {
+            return Err(BoardError::new(
+                ExitCode::InvalidBufferSizeError,
+                "start_stream: buffer_size must be at least 1 sample",
+            ));
+        }
+        Ok(())
+    }
+
+    pub(crate) fn check_stop(self) -> Result<()> {
+        self.require_prepared("stop_stream")?;
+        if self != Phase::Streaming {
+            return Err(BoardError::new(ExitCode::StreamThreadIsNotRunning, "stop_stream: the stream is not running"));
+        }
+        Ok(())
+    }
+}
+
+/// The layout of one preset as far as buffering cares.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct PresetLayout {
+    pub preset: Preset,
+    pub rows: usize,
+    pub marker_row: usize,
+}
+
+impl PresetLayout {
+    /// Every preset of `board`, from its descriptors.
+    pub(crate) fn of_board(board: BoardId) -> Vec<PresetLayout> {
+        board
+            .presets()
+            .iter()
+            .filter_map(|p| board_api::descriptor(board, *p).ok().map(|d| (p, d)))
+            .map(|(p, d)| PresetLayout { preset: *p, rows: d.num_rows, marker_row: d.marker_channel })
+            .collect()
+    }
+}
+
+struct PresetBuffer {
+    layout: PresetLayout,
+    ring: Option<RingBuffer>,
+    pending_marker: Option<f64>,
+}
+
+/// Per-preset ring buffers (created by `start_stream`) and pending markers.
+pub(crate) struct Buffers {
+    board: BoardId,
+    presets: Vec<PresetBuffer>,
+    /// Drops in rings that a later `start_stream` replaced.
+    dropped_before: u64,
+}
+
+impl Buffers {
+    pub(crate) fn new(board: BoardId, layouts: Vec<PresetLayout>) -> Self {
+        let presets = layouts.into_iter().map(|layout| PresetBuffer { layout, ring: None, pending_marker: None }).collect();
+        Buffers { board, presets, dropped_before: 0 }
+    }
+
+    fn index(&self, preset: Preset) -> Result<usize> {
+        self.presets.iter().position(|p| p.layout.preset == preset).ok_or_else(|| {
+            BoardError::invalid_arguments(format!("board {} has no preset {preset:?}", self.board))
+        })
+    }
+
+    /// Fresh rings of `buffer_size` samples per preset, as BrainFlow allocates per stream.
+    pub(crate) fn start(&mut self, buffer_size: usize) {
+        self.dropped_before = self.dropped();
+        for p in &mut self.presets {
+            p.ring = Some(RingBuffer::new(p.layout.rows, buffer_size));
+        }
+    }
+
+    /// Forgets everything (release).
+    pub(crate) fn clear(&mut self) {
+        self.dropped_before = 0;
+        for p in &mut self.presets {
+            p.ring = None;
+            p.pending_marker = None;
+        }
+    }
+
+    /// Buffers one sample of the preset at `index` (its position in the layouts),
+    /// writing the pending marker into it first.
+    pub(crate) fn push(&mut self, index: usize, sample: &mut [f64]) {
+        let p = &mut self.presets[index];
+        if let Some(marker) = p.pending_marker.take() {
+            sample[p.layout.marker_row] = marker;
+        }
+        if let Some(ring) = p.ring.as_mut() {
+            ring.push(sample);
+        }
+    }
+
+    /// Buffers whole samples given sample-major.
+    pub(crate) fn push_many(&mut self, index: usize, samples: &mut [f64]) {
+        let rows = self.presets[index].layout.rows;
+        for sample in samples.chunks_exact_mut(rows) {
+            self.push(index, sample);
+        }
+    }
+
+    pub(crate) fn count(&self, preset: Preset) -> Result<usize> {
+        let i = self.index(preset)?;
+        Ok(self.presets[i].ring.as_ref().map_or(0, RingBuffer::len))
+    }
+
+    pub(crate) fn take_oldest(&mut self, max: usize, preset: Preset, out: &mut SampleMatrix) -> Result<()> {
+        let i = self.index(preset)?;
+        let p = &mut self.presets[i];
+        match p.ring.as_mut() {
+            Some(ring) => ring.take_oldest(max, out),
+            None => {
+                out.reset(p.layout.rows, 0);
+            }
+        }
+        Ok(())
+    }
+
+    pub(crate) fn copy_newest(&self, max: usize, preset: Preset, out: &mut SampleMatrix) -> Result<()> {
+        let i = self.index(preset)?;
+        let p = &self.presets[i];
+        match p.ring.as_ref() {
+            Some(ring) => ring.copy_newest(max, out),
+            None => {
+                out.reset(p.layout.rows, 0);
+            }
+        }
+        Ok(())
+    }
+
+    pub(crate) fn set_marker(&mut self, value: f64, preset: Preset) -> Result<()> {
+        if value == 0.0 {
+            return Err(BoardError::invalid_arguments("insert_marker: 0 means \"no marker\"; use a nonzero value"));
+        }
+        let i = self.index(preset)?;
+        self.presets[i].pending_marker = Some(value);
+        Ok(())
+    }
+
+    /// Checks that `preset` exists without touching anything.
+    pub(crate) fn check_preset(&self, preset: Preset) -> Result<()> {
+        self.index(preset).map(|_| ())
+    }
+
+    /// Drops counted on the default preset's rings since prepare.
+    pub(crate) fn dropped(&self) -> u64 {
+        self.dropped_before + self.presets.first().and_then(|p| p.ring.as_ref()).map_or(0, RingBuffer::dropped)
+    }
+}
