@@ -465,10 +465,14 @@ impl Config {
 
     /// Parses and validates YAML text. `file` names the source in errors.
     pub fn parse(text: &str, file: &FsPath) -> Result<Config, ConfigError> {
-        if text.trim().is_empty() {
+        let no_content = text.lines().all(|l| {
+            let l = l.trim();
+            l.is_empty() || l.starts_with('#') || l == "---" || l == "..."
+        });
+        if no_content {
             return Err(ConfigError::whole_file(
                 file,
-                "the file is empty; a config needs at least `boards:` (see docs/config.md)",
+                "the file is empty (no settings, only blanks or comments); a config needs at least `boards:` (see docs/config.md)",
             ));
         }
         let raw: RawConfig = serde_saphyr::with_deserializer_from_str_with_options(
@@ -1072,4 +1076,49 @@ fn raw_breaker(raw: Spanned<RawBreaker>, field: &str, file: &FsPath) -> Result<b
     }
     c.validate().map_err(|e| ConfigError::at(file, &raw, format!("{field}.{}", e.field), e.problem))?;
     Ok(c)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn laughs(levels: usize) -> String {
+        let mut bomb = String::from("a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
+        for level in 1..levels {
+            let refs = vec![format!("*a{}", level - 1); 10].join(", ");
+            bomb.push_str(&format!("a{level}: &a{level} [{refs}]\n"));
+        }
+        bomb
+    }
+
+    #[test]
+    fn alias_bombs_hit_the_budget_even_where_any_value_is_accepted() {
+        // IgnoredAny walks every node an alias expands to, so only the budget stops it.
+        let small: Result<de::IgnoredAny, _> = serde_saphyr::from_str_with_options(&laughs(3), parse_options());
+        assert!(small.is_ok());
+        let bomb: Result<de::IgnoredAny, _> = serde_saphyr::from_str_with_options(&laughs(10), parse_options());
+        let e = bomb.expect_err("10^10 nodes must be refused");
+        let text = e.to_string();
+        assert!(text.contains("alias") || text.contains("budget") || text.contains("limit"), "{text}");
+    }
+
+    #[test]
+    fn ramp_positions_are_a_function_of_the_clock() {
+        let ramp = Ramp {
+            start: Timestamp(1_000_000),
+            step_duration: Duration::from_secs(60),
+            steps: [1, 5, 25, 100].iter().map(|p| Percent::from_f64(*p as f64).unwrap()).collect(),
+        };
+        assert_eq!(ramp.percent_at(Timestamp(999_999)), Percent::ZERO);
+        assert_eq!(ramp.position(Timestamp(0)), RampPosition::NotStarted { first_step_at: Timestamp(1_000_000) });
+        assert_eq!(
+            ramp.position(Timestamp(1_000_000)),
+            RampPosition::Step { index: 0, percent: Percent::from_f64(1.0).unwrap(), since: Timestamp(1_000_000), next_at: Some(Timestamp(1_060_000)) }
+        );
+        assert_eq!(ramp.percent_at(Timestamp(1_059_999)).basis_points(), 100);
+        assert_eq!(ramp.percent_at(Timestamp(1_060_000)).basis_points(), 500);
+        assert_eq!(ramp.percent_at(Timestamp(1_150_000)).basis_points(), 2500);
+        let end = ramp.position(Timestamp(i64::MAX));
+        assert!(matches!(end, RampPosition::Step { index: 3, next_at: None, .. }), "{end:?}");
+    }
 }
