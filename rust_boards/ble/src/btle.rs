@@ -139,7 +139,7 @@ impl BleTransport for BtleplugTransport {
             let (Some(adapter), Some(peripheral)) = (link.adapter.clone(), link.peripheral.clone()) else {
                 return Err(BleError::NotConnected);
             };
-            let mut last_error = String::new();
+            let mut errors: Vec<String> = Vec::new();
             let attempts = attempts.max(1);
             for attempt in 1..=attempts {
                 let tried = tokio::time::timeout(CONNECT_ATTEMPT_TIMEOUT, async {
@@ -179,12 +179,13 @@ impl BleTransport for BtleplugTransport {
                         }));
                         return Ok(());
                     }
-                    Ok(Err(e)) => last_error = e.to_string(),
-                    Err(_) => last_error = format!("no answer within {} s", CONNECT_ATTEMPT_TIMEOUT.as_secs()),
+                    Ok(Err(e)) => errors.push(e.to_string()),
+                    Err(_) => errors.push(format!("no answer within {} s", CONNECT_ATTEMPT_TIMEOUT.as_secs())),
                 }
-                tracing::warn!(address = %device.address, attempt, error = %last_error, "BLE connect failed");
+                tracing::warn!(address = %device.address, attempt, error = ?errors.last(), "BLE connect failed");
             }
-            Err(BleError::Connect { address: device.address.clone(), attempts, reason: last_error })
+            errors.dedup();
+            Err(BleError::Connect { address: device.address.clone(), attempts, reason: errors.join("; then ") })
         }
         .boxed()
     }
