@@ -101,10 +101,13 @@ pub struct BleSettings {
     pub connect_attempts: u32,
     /// Ganglion only: `firmware=2` or `firmware=3` (default 3).
     pub ganglion_firmware: GanglionFirmware,
+    /// The longest a write (start, stop, config) or a disconnect may take before the call
+    /// returns an error: `call_timeout_ms`, default 5000.
+    pub call_timeout: Duration,
 }
 
 const MAX_BACKOFF: Duration = Duration::from_secs(8);
-/// The longest a write or a disconnect may take.
+/// The longest a disconnect may take when a board is dropped.
 const CALL_TIMEOUT: Duration = Duration::from_secs(5);
 
 impl BleSettings {
@@ -138,12 +141,13 @@ impl BleSettings {
             reconnect_backoff: millis("reconnect_backoff_ms", 250)?,
             connect_attempts,
             ganglion_firmware,
+            call_timeout: millis("call_timeout_ms", 5000)?,
         })
     }
 
     /// The longest `prepare_session` may take: discovery plus every connection attempt.
     fn prepare_budget(&self) -> Duration {
-        self.discovery_timeout + Duration::from_secs(10) * self.connect_attempts + CALL_TIMEOUT
+        self.discovery_timeout + Duration::from_secs(10) * self.connect_attempts + self.call_timeout
     }
 }
 
@@ -475,7 +479,7 @@ impl BleBoard {
         };
         let transport = Arc::clone(&self.transport);
         let characteristic = self.command;
-        run_blocking(&format!("writing {command:?}"), CALL_TIMEOUT, async move {
+        run_blocking(&format!("writing {command:?}"), self.settings.call_timeout, async move {
             transport.write(characteristic, &bytes).await
         })
     }
@@ -590,7 +594,7 @@ impl Board for BleBoard {
             task.abort();
         }
         let transport = Arc::clone(&self.transport);
-        if let Err(e) = run_blocking("disconnecting", CALL_TIMEOUT, async move { transport.disconnect().await }) {
+        if let Err(e) = run_blocking("disconnecting", self.settings.call_timeout, async move { transport.disconnect().await }) {
             tracing::warn!(board = %self.board, error = %e, "BLE disconnect on release failed");
         }
         let mut shared = lock(&self.shared);
@@ -745,10 +749,10 @@ impl LinkTask {
             shared.protocol.resync();
         }
         let mut backoff = self.settings.reconnect_backoff;
-        let budget = Duration::from_secs(10) * self.settings.connect_attempts + CALL_TIMEOUT;
+        let budget = Duration::from_secs(10) * self.settings.connect_attempts + self.settings.call_timeout;
         loop {
             lock(&self.shared).status.reconnect_attempts += 1;
-            let _ = tokio::time::timeout(CALL_TIMEOUT, self.transport.disconnect()).await;
+            let _ = tokio::time::timeout(self.settings.call_timeout, self.transport.disconnect()).await;
             let attempt = tokio::time::timeout(budget, self.restore()).await;
             match attempt {
                 Ok(Ok(())) => {

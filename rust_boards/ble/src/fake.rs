@@ -52,6 +52,7 @@ struct FakeState {
     writes: Vec<(Uuid, Vec<u8>)>,
     script: VecDeque<FakeStep>,
     start_command: Option<Vec<u8>>,
+    writes_hang: bool,
     stats: FakeStats,
 }
 
@@ -107,6 +108,11 @@ impl FakePeripheral {
     /// Swaps two queued steps: notifications that arrive out of order.
     pub fn reorder(&self, first: usize, second: usize) {
         self.state().script.swap(first, second);
+    }
+
+    /// Writes never complete from now on: a device (or stack) that stopped answering.
+    pub fn hang_writes(&self, hang: bool) {
+        self.state().writes_hang = hang;
     }
 
     /// The next `n` connection attempts fail.
@@ -223,6 +229,9 @@ impl BleTransport for FakePeripheral {
 
     fn write<'a>(&'a self, characteristic: Uuid, bytes: &'a [u8]) -> BoxFuture<'a, BleResult<()>> {
         async move {
+            if self.state().writes_hang {
+                return futures::future::pending().await;
+            }
             let mut state = self.state();
             if state.connected.is_none() {
                 return Err(BleError::Write("the fake peripheral is not connected".into()));

@@ -346,3 +346,21 @@ fn only_ble_boards_are_made_here() {
     // The decoder the board uses is the public one.
     assert_eq!(GanglionDecoder::new(GanglionFirmware::V3).firmware(), GanglionFirmware::V3);
 }
+
+#[test]
+fn a_device_that_stops_answering_never_hangs_the_caller() {
+    let fake = ganglion_fake();
+    let mut board = board_over(BoardId::GanglionNative, &params("call_timeout_ms=50"), fake.clone()).unwrap();
+    board.prepare_session().unwrap();
+    fake.hang_writes(true);
+    let e = board.start_stream(10).unwrap_err();
+    assert_eq!(e.code, ExitCode::BoardNotReadyError);
+    assert!(e.message.contains("writing \"b\" did not finish within 0.05 s"), "{e}");
+    assert_eq!(board.config_board("z").unwrap_err().code, ExitCode::BoardNotReadyError);
+    // The failed start left the session usable: once the device answers, it streams.
+    fake.hang_writes(false);
+    board.start_stream(10).unwrap();
+    fake.hang_writes(true);
+    assert!(board.release_session().is_ok(), "release gives up on the device and frees the session");
+    assert!(!board.is_prepared());
+}
