@@ -56,10 +56,17 @@ std::size_t RingBuffer::read_row_major(bool remove, std::size_t max_samples, dou
     std::lock_guard<std::mutex> guard(lock);
     const std::size_t n = std::min(max_samples, size);
     const std::size_t first = remove ? head : (head + size - n) % capacity_samples;
-    for (std::size_t i = 0; i < n; ++i) {
-        const double *src = &storage[((first + i) % capacity_samples) * num_rows];
-        for (std::size_t row = 0; row < num_rows; ++row) {
-            out[row * n + i] = src[row];
+    // Two contiguous runs at most (before and after the wrap), so no modulo per sample.
+    const std::size_t first_run = std::min(n, capacity_samples - first);
+    const double *runs[2] = {&storage[first * num_rows], storage.data()};
+    const std::size_t run_lengths[2] = {first_run, n - first_run};
+    std::size_t i = 0;
+    for (int run = 0; run < 2; ++run) {
+        const double *src = runs[run];
+        for (std::size_t k = 0; k < run_lengths[run]; ++k, ++i, src += num_rows) {
+            for (std::size_t row = 0; row < num_rows; ++row) {
+                out[row * n + i] = src[row];
+            }
         }
     }
     if (remove) {
