@@ -97,6 +97,8 @@ void Board::release_session() {
     release_device();
     prepared = false;
     buffers.clear();
+    std::lock_guard<std::mutex> guard(marker_lock);
+    std::fill(marker_pending.begin(), marker_pending.end(), false);
 }
 
 std::size_t Board::board_data_count(int preset) {

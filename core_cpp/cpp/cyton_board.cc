@@ -21,6 +21,13 @@ CytonBoard::CytonBoard(bool is_daisy, std::string serial_port, std::chrono::mill
 
 CytonBoard::~CytonBoard() {
     stop_reader();
+    if (is_streaming() && port) {
+        // A session dropped while streaming still leaves the device quiet.
+        try {
+            port->write_all("s", timeout);
+        } catch (...) {
+        }
+    }
 }
 
 CytonCounters CytonBoard::decode_counters() const {

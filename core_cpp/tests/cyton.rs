@@ -37,8 +37,8 @@ fn cyton_packet_rows_follow_the_spec() {
     assert_eq!(d.decode(&bytes, 99.0, &mut out), 3);
     let s0 = &out[..24];
     assert_eq!(s0[0], 7.0);
-    assert_eq!(s0[1], 1.0 * SCALE_24);
-    assert_eq!(s0[2], -1.0 * SCALE_24);
+    assert_eq!(s0[1], SCALE_24);
+    assert_eq!(s0[2], -SCALE_24);
     assert_eq!(s0[3], 8388607.0 * SCALE_24);
     assert_eq!(s0[4], -8388608.0 * SCALE_24);
     let accel = [256.0 * (0.002 / 16.0), -256.0 * (0.002 / 16.0), 16.0 * (0.002 / 16.0)];
@@ -269,6 +269,21 @@ fn stalled_board_stops_delivering_but_stop_still_works() {
     board.stop_stream().unwrap();
     assert_eq!(board.board_data_count(Preset::Default).unwrap(), 20);
     board.release_session().unwrap();
+}
+
+#[test]
+fn dropping_a_streaming_board_stops_the_device() {
+    let emulator = Emulator::start(EmulatorOptions::cyton(26)).unwrap();
+    let mut board = CppBoard::new(BoardId::Cyton, &cyton_params(&emulator, 3)).unwrap();
+    board.prepare_session().unwrap();
+    board.start_stream(100).unwrap();
+    board.insert_marker(1.0, Preset::Default).unwrap();
+    drop(board);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !emulator.commands_received().ends_with(b"bs") {
+        assert!(Instant::now() < deadline, "no stop command: {:?}", emulator.commands_received());
+        std::thread::sleep(Duration::from_millis(5));
+    }
 }
 
 #[test]

@@ -112,7 +112,7 @@ fn synthetic_board_streams_the_seeded_signal_and_keeps_data_after_stop() {
     board.get_board_data(usize::MAX, Preset::Auxiliary, &mut aux_data).unwrap();
     assert_eq!(aux_data.rows(), 20);
     assert_eq!(aux_data.samples(), count);
-    assert_eq!(aux_data.row(1), &data.row(29)[..], "aux battery is default row 29");
+    assert_eq!(aux_data.row(1), data.row(29), "aux battery is default row 29");
     assert_eq!(
         board.get_board_data(1, Preset::Ancillary, &mut aux_data).unwrap_err().code,
         ExitCode::InvalidArgumentsError
