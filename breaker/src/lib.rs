@@ -21,4 +21,4 @@ mod window;
 pub use crate::breaker::{
     Breaker, BreakerSnapshot, Outcome, Permission, State, Transition, SUBSCRIBER_CAPACITY,
 };
-pub use clock::{Clock, ManualClock, SystemClock};
+pub use clock::{Clock, ManualClock, PreciseClock, SystemClock};
