@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cstring>
+#include <new>
+#include <string>
 
 #include "brainflow_exception.h"
 
@@ -18,7 +20,12 @@ RingBuffer::RingBuffer(std::size_t rows, std::size_t capacity)
         throw BrainFlowException(ExitCode::INVALID_BUFFER_SIZE_ERROR,
                                  "buffer_size " + std::to_string(capacity) + " is too large");
     }
-    storage.assign(rows * capacity, 0.0);
+    try {
+        storage.assign(rows * capacity, 0.0);
+    } catch (const std::bad_alloc &) {
+        throw BrainFlowException(ExitCode::INVALID_BUFFER_SIZE_ERROR,
+                                 "buffer_size " + std::to_string(capacity) + " needs more memory than there is");
+    }
 }
 
 void RingBuffer::push_locked(const double *sample) {

@@ -33,6 +33,8 @@ pub(crate) mod ffi {
         dropped_samples: u64,
     }
 
+    // SAFETY: these declarations match cpp/bridge.h exactly (cxx checks the signatures
+    // when it compiles the generated C++); every function that can throw returns Result.
     unsafe extern "C++" {
         include!("core_cpp/cpp/bridge.h");
 

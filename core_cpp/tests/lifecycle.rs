@@ -38,6 +38,8 @@ fn calls_in_the_wrong_order_answer_with_brainflow_codes() {
     assert_eq!(board.start_stream(0).unwrap_err().code, ExitCode::InvalidBufferSizeError);
     assert_eq!(board.insert_marker(0.0, Preset::Default).unwrap_err().code, ExitCode::InvalidArgumentsError);
     assert_eq!(board.config_board("gain").unwrap(), "Config:gain");
+    let e = board.start_stream(usize::MAX).unwrap_err();
+    assert_eq!(e.code, ExitCode::InvalidBufferSizeError, "{e}");
     board.start_stream(1000).unwrap();
     assert_eq!(board.start_stream(1000).unwrap_err().code, ExitCode::StreamAlreadyRunError);
     board.stop_stream().unwrap();
