@@ -5,3 +5,7 @@
 //! standby, automatic fallback) and the `switchyard` command line. The board contract,
 //! the toggle decision and the breaker live in their own crates; this one composes them.
 #![forbid(unsafe_code)]
+
+pub mod dispatch;
+
+pub use dispatch::{Routing, Runtime, RuntimeError, Session, FAILOVER_MARKER};

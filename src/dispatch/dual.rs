@@ -1,0 +1,398 @@
+//! Sessions that run both implementations on one input: shadow (C++ serves, Rust is
+//! compared) and standby (Rust serves, C++ runs alongside and takes over).
+//!
+//! The input is produced once and handed to both sides:
+//! - synthetic: both generators start from one seed and are asked for the same sample
+//!   indices with the same timestamps;
+//! - playback: the file is read once; its bytes are decoded by both decoders;
+//! - serial devices: one transport owns the port; every byte read is fed to both
+//!   decoders (see [`super::device`]).
+//!
+//! Every sample carries its index in the session's stream, in both sides' queues, so
+//! comparison is by index and a standby failover continues from exactly the next
+//! unserved index of the C++ queue: no sample lost, none repeated.
+//!
+//! The C++ side runs inline (it is the reference and the fallback). The Rust side runs
+//! on its isolated worker: in shadow mode asynchronously (nothing it does can delay what
+//! C++ serves), in standby synchronously with a deadline (it serves).
+
+use super::compare::Comparator;
+use super::faults::{self, Fault};
+use super::kind::BoardKind;
+use super::queue::SampleQueue;
+use super::rust_side::{RustAnswer, RustSide};
+use board_api::{descriptor, BoardError, BoardId, ExitCode, Preset, Result, SampleMatrix};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// Which side's queue is served.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Side {
+    Cpp,
+    Rust,
+}
+
+/// Produces sample batches by stream index: one per side.
+pub trait Producer: Send {
+    /// Appends samples `first .. first + count` for every preset the board has
+    /// (`outs[preset]`, sample-major), stamped `ts0 + k * period`.
+    fn produce(&mut self, first: u64, count: usize, ts0: f64, period: f64, outs: &mut [Vec<f64>; 3]) -> Result<()>;
+    /// Handles a config string both sides must see; returns the reply.
+    fn configure(&mut self, config: &str) -> Result<String>;
+    /// Takes the input read once by the dispatcher (a playback file's bytes) and decodes it.
+    fn load(&mut self, _bytes: &[u8]) -> Result<()> {
+        Ok(())
+    }
+    /// How many samples exist in total (`None`: unbounded).
+    fn total(&self) -> Option<u64> {
+        None
+    }
+}
+
+/// What the Rust side writes and the dispatcher reads.
+struct RustOutput {
+    queues: Vec<SampleQueue>,
+    /// Copy of the Rust side's default-preset samples, consumed by comparison.
+    compare: SampleQueue,
+    /// Index the Rust side has produced up to (exclusive).
+    produced: u64,
+}
+
+pub struct Dual {
+    board: BoardId,
+    presets: Vec<Preset>,
+    rows: Vec<usize>,
+    marker_rows: Vec<usize>,
+    serving: Side,
+    /// The Rust side still takes part (false after it failed, or after the kill switch).
+    rust_active: bool,
+    cpp: Box<dyn Producer>,
+    rust: RustSide<Box<dyn Producer>>,
+    cpp_queues: Vec<SampleQueue>,
+    cpp_compare: SampleQueue,
+    rust_out: Arc<Mutex<RustOutput>>,
+    comparator: Comparator,
+    compare_row_count: usize,
+    rate: f64,
+    t0: Option<f64>,
+    produced: u64,
+    pending_markers: [Option<f64>; 3],
+    scratch: [Vec<f64>; 3],
+    /// Set when the Rust side failed while serving; the session reports it once.
+    failed_over: Option<String>,
+}
+
+const DEFAULT_CAPACITY: usize = 450_000; // BrainFlow's default ring size
+
+impl Dual {
+    pub fn new(
+        kind: Arc<BoardKind>,
+        session_id: u64,
+        serving: Side,
+        cpp: Box<dyn Producer>,
+        rust: Box<dyn Producer>,
+        layout_board: BoardId,
+    ) -> Result<Dual> {
+        let board = kind.board;
+        let presets: Vec<Preset> = layout_board.presets().to_vec();
+        let mut rows = Vec::new();
+        let mut marker_rows = Vec::new();
+        for p in &presets {
+            let d = descriptor(layout_board, *p)?;
+            rows.push(d.num_rows);
+            marker_rows.push(d.marker_channel);
+        }
+        let default = descriptor(layout_board, Preset::Default)?;
+        let knobs = kind.knobs();
+        let comparator =
+            Comparator::new(layout_board, default, knobs.float_tolerance, kind.counters.shadow.clone());
+        let queues = |cap| rows.iter().map(|r| SampleQueue::new(*r, cap)).collect::<Vec<_>>();
+        let rust_out = RustOutput {
+            queues: queues(DEFAULT_CAPACITY),
+            compare: SampleQueue::new(rows[0], DEFAULT_CAPACITY),
+            produced: 0,
+        };
+        Ok(Dual {
+            board,
+            rows: rows.clone(),
+            marker_rows,
+            serving,
+            rust_active: true,
+            cpp,
+            rust: RustSide::spawn(kind.clone(), rust, session_id)?,
+            cpp_queues: queues(DEFAULT_CAPACITY),
+            cpp_compare: SampleQueue::new(rows[0], DEFAULT_CAPACITY),
+            rust_out: Arc::new(Mutex::new(rust_out)),
+            comparator,
+            compare_row_count: default.num_rows,
+            rate: default.sampling_rate as f64,
+            t0: None,
+            produced: 0,
+            pending_markers: [None; 3],
+            scratch: Default::default(),
+            failed_over: None,
+            presets,
+        })
+    }
+
+    /// Hands the input, read once, to both sides to decode. A C++ failure is the input's
+    /// fault and is returned; a Rust failure only takes the Rust side out.
+    pub fn load(&mut self, bytes: Arc<Vec<u8>>) -> Result<()> {
+        self.cpp.load(&bytes)?;
+        let deadline = Duration::from_secs(30);
+        match self.rust.call("load", deadline, false, move |p, _| p.load(&bytes)) {
+            RustAnswer::Answered(Ok(())) => {}
+            RustAnswer::Answered(Err(e)) => self.serve_cpp(&format!("Rust side rejected the input C++ accepted: {e}")),
+            RustAnswer::Failed(f) => self.serve_cpp(&f.to_string()),
+        }
+        Ok(())
+    }
+
+    /// The reason the Rust side stopped serving, once (the session logs and counts it).
+    pub fn take_failover(&mut self) -> Option<String> {
+        self.failed_over.take()
+    }
+
+    pub fn start(&mut self, buffer_size: usize, now: f64) -> Result<()> {
+        if self.t0.is_some() {
+            return Err(BoardError::new(ExitCode::StreamAlreadyRunError, "the stream is already running"));
+        }
+        if buffer_size == 0 {
+            return Err(BoardError::new(ExitCode::InvalidBufferSizeError, "buffer_size must be at least 1"));
+        }
+        for q in &mut self.cpp_queues {
+            q.set_capacity(buffer_size);
+        }
+        self.cpp_compare.set_capacity(buffer_size);
+        {
+            let mut out = lock(&self.rust_out);
+            for q in &mut out.queues {
+                q.set_capacity(buffer_size);
+            }
+            out.compare.set_capacity(buffer_size);
+        }
+        self.t0 = Some(now);
+        Ok(())
+    }
+
+    pub fn stop(&mut self, now: f64) -> Result<()> {
+        if self.t0.is_none() {
+            return Err(BoardError::new(ExitCode::StreamThreadIsNotRunning, "the stream is not running"));
+        }
+        self.pump(now);
+        self.t0 = None;
+        Ok(())
+    }
+
+    /// Moves serving to C++ for good (kill switch, breaker open, or Rust failure).
+    pub fn serve_cpp(&mut self, reason: &str) {
+        if self.serving == Side::Rust {
+            // Continue from the oldest sample not yet served: the C++ queue holds every
+            // index from there on, because it is trimmed in step with what was served.
+            let out = lock(&self.rust_out);
+            for (p, q) in self.cpp_queues.iter_mut().enumerate() {
+                q.discard_before(out.queues[p].first_index());
+            }
+            drop(out);
+            self.serving = Side::Cpp;
+            self.failed_over = Some(reason.to_owned());
+        }
+        self.rust_active = false;
+    }
+
+    /// Produces every sample due at `now` on both sides.
+    pub fn pump(&mut self, now: f64) {
+        let Some(t0) = self.t0 else { return };
+        let mut due = ((now - t0) * self.rate).floor().max(0.0) as u64;
+        if let Some(total) = self.cpp.total() {
+            due = due.min(total);
+        }
+        if due <= self.produced {
+            self.compare_available();
+            return;
+        }
+        let count = (due - self.produced) as usize;
+        let first = self.produced;
+        let period = 1.0 / self.rate;
+        let ts0 = t0 + first as f64 * period;
+        let markers = std::mem::take(&mut self.pending_markers);
+
+        // C++ side, inline: the reference and the fallback.
+        for v in &mut self.scratch {
+            v.clear();
+        }
+        let cpp_ok = match self.cpp.produce(first, count, ts0, period, &mut self.scratch) {
+            Ok(()) => true,
+            Err(e) => {
+                tracing::error!(board = self.board.kind(), error = %e, "C++ side failed to produce samples");
+                false
+            }
+        };
+        if cpp_ok {
+            for (p, q) in self.cpp_queues.iter_mut().enumerate() {
+                apply_marker(&mut self.scratch[p], self.rows[p], self.marker_rows[p], markers[p]);
+                q.push_sample_major(&self.scratch[p]);
+            }
+            self.cpp_compare.push_sample_major(&self.scratch[0]);
+        }
+
+        // Rust side, isolated.
+        if self.rust_active {
+            let rows = self.rows.clone();
+            let marker_rows = self.marker_rows.clone();
+            let out = self.rust_out.clone();
+            let board = self.board.kind();
+            let produce = move |producer: &mut Box<dyn Producer>, fault: Fault| -> Result<()> {
+                let mut outs: [Vec<f64>; 3] = Default::default();
+                producer.produce(first, count, ts0, period, &mut outs)?;
+                if fault == Fault::Corrupt {
+                    faults::corrupt_samples_sample_major(&mut outs[0], rows[0], 1, board);
+                }
+                let mut out = lock(&out);
+                for (p, q) in out.queues.iter_mut().enumerate() {
+                    apply_marker(&mut outs[p], rows[p], marker_rows[p], markers[p]);
+                    q.align_to(first);
+                    q.push_sample_major(&outs[p]);
+                }
+                out.compare.align_to(first);
+                out.compare.push_sample_major(&outs[0]);
+                out.produced = first + count as u64;
+                Ok(())
+            };
+            if self.serving == Side::Rust {
+                let deadline = self.rust_deadline();
+                match self.rust.call("produce", deadline, true, produce) {
+                    RustAnswer::Answered(Ok(())) => {}
+                    RustAnswer::Answered(Err(e)) | RustAnswer::Failed(super::rust_side::RustFailure::Failed(e)) => {
+                        self.serve_cpp(&format!("Rust side failed: {e}"))
+                    }
+                    RustAnswer::Failed(f) => self.serve_cpp(&f.to_string()),
+                }
+            } else if !self.rust.submit("produce", move |p, fault| produce(p, fault)) {
+                self.comparator.missing(count as u64);
+            }
+        }
+        self.produced = due;
+        self.compare_available();
+    }
+
+    fn rust_deadline(&self) -> Duration {
+        // A generous floor: producing a large catch-up batch is legitimately slower than
+        // one read, and standby must not fail over on a busy machine's hiccup.
+        self.rust.kind_knobs_deadline().max(Duration::from_millis(50))
+    }
+
+    /// Compares every index both sides have produced.
+    fn compare_available(&mut self) {
+        let mut out = lock(&self.rust_out);
+        let mut a = Vec::with_capacity(self.compare_row_count);
+        let mut b = Vec::with_capacity(self.compare_row_count);
+        // Rust samples older than anything C++ still holds can never be compared.
+        let oldest = self.cpp_compare.first_index();
+        if out.compare.first_index() < oldest {
+            let lost = (oldest - out.compare.first_index()).min(out.compare.len() as u64);
+            out.compare.discard_before(oldest);
+            self.comparator.missing(lost);
+        }
+        loop {
+            let index = out.compare.first_index();
+            if !self.cpp_compare.copy_sample(index, &mut a) || !out.compare.copy_sample(index, &mut b) {
+                break;
+            }
+            self.comparator.compare(index, &a, &b);
+            out.compare.discard_before(index + 1);
+            self.cpp_compare.discard_before(index + 1);
+        }
+        // C++ samples the Rust side skipped (it failed or fell behind) are dropped once
+        // the Rust side has moved past them.
+        if out.compare.first_index() > self.cpp_compare.first_index() {
+            self.cpp_compare.discard_before(out.compare.first_index());
+        }
+    }
+
+    fn preset_index(&self, preset: Preset) -> Result<usize> {
+        self.presets.iter().position(|p| *p == preset).ok_or_else(|| {
+            BoardError::invalid_arguments(format!("board {} has no preset {preset:?}", self.board))
+        })
+    }
+
+    pub fn count(&mut self, preset: Preset, now: f64) -> Result<usize> {
+        let p = self.preset_index(preset)?;
+        self.pump(now);
+        Ok(match self.serving {
+            Side::Cpp => self.cpp_queues[p].len(),
+            Side::Rust => lock(&self.rust_out).queues[p].len(),
+        })
+    }
+
+    pub fn take(&mut self, max: usize, preset: Preset, out: &mut SampleMatrix, now: f64) -> Result<()> {
+        let p = self.preset_index(preset)?;
+        self.pump(now);
+        match self.serving {
+            Side::Cpp => {
+                let first = self.cpp_queues[p].take_into(max, out);
+                lock(&self.rust_out).queues[p].discard_before(first + out.samples() as u64);
+            }
+            Side::Rust => {
+                let first = lock(&self.rust_out).queues[p].take_into(max, out);
+                self.cpp_queues[p].discard_before(first + out.samples() as u64);
+            }
+        }
+        Ok(())
+    }
+
+    pub fn peek(&mut self, max: usize, preset: Preset, out: &mut SampleMatrix, now: f64) -> Result<()> {
+        let p = self.preset_index(preset)?;
+        self.pump(now);
+        match self.serving {
+            Side::Cpp => self.cpp_queues[p].peek_latest_into(max, out),
+            Side::Rust => lock(&self.rust_out).queues[p].peek_latest_into(max, out),
+        };
+        Ok(())
+    }
+
+    pub fn insert_marker(&mut self, value: f64, preset: Preset, now: f64) -> Result<()> {
+        let p = self.preset_index(preset)?;
+        if value == 0.0 {
+            return Err(BoardError::invalid_arguments("marker value 0 is reserved for 'no marker'"));
+        }
+        self.pump(now);
+        self.pending_markers[p] = Some(value);
+        Ok(())
+    }
+
+    /// Config strings go to both sides; the serving side's reply is returned, and a
+    /// Rust-side failure here counts like any other.
+    pub fn configure(&mut self, config: &str) -> Result<String> {
+        let cpp_reply = self.cpp.configure(config);
+        if self.rust_active {
+            let text = config.to_owned();
+            let answer = self.rust.call("config_board", Duration::from_secs(5), true, move |p, _| p.configure(&text));
+            match answer {
+                RustAnswer::Answered(Ok(reply)) if self.serving == Side::Rust => return Ok(reply),
+                RustAnswer::Answered(_) => {}
+                RustAnswer::Failed(f) => self.serve_cpp(&f.to_string()),
+            }
+        }
+        cpp_reply
+    }
+
+    pub fn dropped_samples(&self) -> u64 {
+        match self.serving {
+            Side::Cpp => self.cpp_queues[0].dropped(),
+            Side::Rust => lock(&self.rust_out).queues[0].dropped(),
+        }
+    }
+}
+
+fn apply_marker(samples: &mut [f64], rows: usize, marker_row: usize, marker: Option<f64>) {
+    if let (Some(value), true) = (marker, samples.len() >= rows) {
+        samples[marker_row] = value;
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    // A panic while holding this lock can only come from our own queue code, which does
+    // not leave the queues half-updated in a way that matters more than losing them.
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}

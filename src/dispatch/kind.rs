@@ -1,0 +1,181 @@
+//! What the sessions of one board kind share: its breaker, its live knobs from the config,
+//! its counters, and the list of its live sessions (for moving them all at once).
+//!
+//! This is also the one place that speaks to the breaker crate, so the rest of the
+//! dispatcher deals in "admit" and "record", not in breaker internals.
+
+use super::compare::ShadowCounters;
+use super::faults::FaultPlan;
+use super::session::SessionCell;
+use arc_swap::ArcSwap;
+use board_api::{BoardError, BoardId};
+use breaker::{Breaker, Outcome, Permission, State};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, Weak};
+use std::time::Duration;
+
+/// The knobs a live session reads on every Rust call; replaced whole on config reload.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LiveKnobs {
+    pub faults: FaultPlan,
+    /// Deadline for a Rust data call (the breaker's slow-call duration): past it the call
+    /// counts as a timeout and the session serves from C++.
+    pub call_deadline: Duration,
+    /// Relative tolerance for floating rows in shadow comparison.
+    pub float_tolerance: f64,
+    /// Share of sessions (0..=1) whose Rust side runs in shadow mode.
+    pub shadow_sample: f64,
+    /// Live Rust sessions move to C++ as soon as the breaker opens (else at their next
+    /// failure).
+    pub move_on_open: bool,
+    /// Lowering the percentage moves live sessions that fall outside it.
+    pub follow_percent_decrease: bool,
+}
+
+impl Default for LiveKnobs {
+    fn default() -> Self {
+        LiveKnobs {
+            faults: FaultPlan::default(),
+            call_deadline: Duration::from_millis(250),
+            float_tolerance: 1e-9,
+            shadow_sample: 1.0,
+            move_on_open: true,
+            follow_percent_decrease: false,
+        }
+    }
+}
+
+/// Totals per board kind, read by monitoring and tests.
+#[derive(Debug, Default)]
+pub struct KindCounters {
+    pub rust_calls: AtomicU64,
+    pub rust_failures: AtomicU64,
+    pub failovers: AtomicU64,
+    /// Samples missing across failovers in `rust` mode (standby loses none).
+    pub failover_gap_samples: AtomicU64,
+    pub sessions_opened: AtomicU64,
+    pub shadow: Arc<ShadowCounters>,
+}
+
+impl KindCounters {
+    pub fn failovers(&self) -> u64 {
+        self.failovers.load(Ordering::Relaxed)
+    }
+    pub fn gap_samples(&self) -> u64 {
+        self.failover_gap_samples.load(Ordering::Relaxed)
+    }
+}
+
+/// How the breaker answered a Rust call's request to run.
+pub enum Admission {
+    /// Run it and record its outcome with this permission.
+    Recorded(Permission),
+    /// Run it without judging it (a live session while the breaker only judges probes).
+    Unrecorded,
+    /// Do not run it: the session serves from C++.
+    Refused,
+}
+
+pub struct BoardKind {
+    pub board: BoardId,
+    pub breaker: Arc<Breaker>,
+    pub counters: KindCounters,
+    /// Ends injected hangs of this kind's Rust calls (set at runtime shutdown).
+    pub hang_release: Arc<AtomicBool>,
+    knobs: ArcSwap<LiveKnobs>,
+    sessions: Mutex<Vec<Weak<SessionCell>>>,
+}
+
+impl BoardKind {
+    pub fn new(board: BoardId, breaker: Arc<Breaker>, knobs: LiveKnobs) -> Self {
+        BoardKind {
+            board,
+            breaker,
+            counters: KindCounters::default(),
+            hang_release: Arc::new(AtomicBool::new(false)),
+            knobs: ArcSwap::from_pointee(knobs),
+            sessions: Mutex::new(Vec::new()),
+        }
+    }
+
+    pub fn knobs(&self) -> arc_swap::Guard<Arc<LiveKnobs>> {
+        self.knobs.load()
+    }
+
+    pub fn set_knobs(&self, knobs: LiveKnobs) {
+        if **self.knobs.load() != knobs {
+            if knobs.faults.is_active() {
+                tracing::warn!(board = self.board.kind(), faults = ?knobs.faults, "fault injection is ON for the Rust path");
+            }
+            self.knobs.store(Arc::new(knobs));
+        }
+    }
+
+    pub fn fault_plan(&self) -> FaultPlan {
+        self.knobs.load().faults.clone()
+    }
+
+    // --- breaker -------------------------------------------------------------------
+
+    /// Asks the breaker whether a Rust call may run now. A session already running on
+    /// Rust (`live`) keeps going unrecorded while the breaker is HALF_OPEN (only probes
+    /// are judged then) and, when the config says `on_breaker_open: on_next_failure`,
+    /// while it is OPEN; otherwise a refusal moves the session to C++.
+    pub fn admit(&self, live: bool) -> Admission {
+        let permission = self.breaker.try_acquire();
+        if permission.is_permitted() {
+            return Admission::Recorded(permission);
+        }
+        match self.breaker.state() {
+            State::HalfOpen if live => Admission::Unrecorded,
+            State::Open if live && !self.knobs.load().move_on_open => Admission::Unrecorded,
+            _ => Admission::Refused,
+        }
+    }
+
+    /// Whether new sessions must not start on Rust: the breaker is OPEN or forced open.
+    /// (HALF_OPEN is decided per session, by the probe permits at its first Rust call.)
+    pub fn breaker_refuses_new_sessions(&self) -> bool {
+        matches!(self.breaker.state(), State::Open | State::ForcedOpen)
+    }
+
+    pub fn breaker_state_name(&self) -> String {
+        self.breaker.state().as_str().to_owned()
+    }
+
+    /// Records how a Rust call ended (nothing when it was not admitted by the breaker).
+    pub fn record(&self, permission: Option<Permission>, outcome: Outcome, _elapsed: Duration) {
+        self.counters.rust_calls.fetch_add(1, Ordering::Relaxed);
+        if outcome != Outcome::Success {
+            self.counters.rust_failures.fetch_add(1, Ordering::Relaxed);
+        }
+        if let Some(p) = permission {
+            self.breaker.record(p, outcome);
+        }
+    }
+
+    /// A caller's own error is the Rust path doing its job; the breaker ignores it by its
+    /// configured exit codes.
+    pub fn record_caller_error(&self, permission: Option<Permission>, error: &BoardError, _elapsed: Duration) {
+        self.counters.rust_calls.fetch_add(1, Ordering::Relaxed);
+        if let Some(p) = permission {
+            self.breaker.record(p, Outcome::Failure { exit_code: error.code.code() });
+        }
+    }
+
+    // --- sessions ------------------------------------------------------------------
+
+    pub fn register(&self, session: &Arc<SessionCell>) {
+        let mut sessions = self.sessions.lock().unwrap_or_else(|p| p.into_inner());
+        sessions.retain(|s| s.strong_count() > 0);
+        sessions.push(Arc::downgrade(session));
+        self.counters.sessions_opened.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// The live sessions of this kind (a snapshot; sessions may end meanwhile).
+    pub fn live_sessions(&self) -> Vec<Arc<SessionCell>> {
+        let mut sessions = self.sessions.lock().unwrap_or_else(|p| p.into_inner());
+        sessions.retain(|s| s.strong_count() > 0);
+        sessions.iter().filter_map(Weak::upgrade).collect()
+    }
+}

@@ -1,0 +1,31 @@
+//! The dispatch layer: per-session routing between the C++ and Rust implementations,
+//! shadow comparison, hot standby, and automatic fallback.
+//!
+//! Layout: [`runtime`] owns board kinds and sessions and reacts to config and breaker
+//! events; [`session`] is the `Board` a caller holds; [`dual`] runs both implementations
+//! on one input; [`rust_side`] is the single door to any Rust implementation (breaker
+//! admission, isolation, faults, outcome recording); [`kind`] holds what sessions of one
+//! board kind share.
+
+pub mod compare;
+mod dual;
+mod factory;
+pub mod faults;
+pub mod isolate;
+pub mod kind;
+mod producers;
+pub mod queue;
+mod runtime;
+mod rust_side;
+pub mod session;
+
+pub use runtime::{Runtime, RuntimeError};
+pub use session::{Routing, Session, FAILOVER_MARKER};
+
+/// Wall-clock time in Unix seconds, the timestamp BrainFlow puts in its data.
+pub(crate) fn now_unix() -> f64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs_f64())
+        .unwrap_or(0.0)
+}

@@ -1,0 +1,124 @@
+//! The two kinds of [`Producer`] a dual session runs, one instance per implementation:
+//! a synthetic generator, and a playback file decoded by a board's decoder.
+
+use super::dual::Producer;
+use board_api::{descriptor, BoardError, BoardId, ExitCode, Preset, Result, SampleGenerator, StreamDecoder};
+
+/// Either implementation's synthetic generator.
+pub struct SyntheticProducer<G: SampleGenerator> {
+    generator: G,
+    discard: [Vec<f64>; 2],
+}
+
+impl<G: SampleGenerator> SyntheticProducer<G> {
+    pub fn new(generator: G) -> Self {
+        SyntheticProducer { generator, discard: Default::default() }
+    }
+}
+
+impl<G: SampleGenerator> Producer for SyntheticProducer<G> {
+    fn produce(&mut self, first: u64, count: usize, ts0: f64, period: f64, outs: &mut [Vec<f64>; 3]) -> Result<()> {
+        // Indices this side skipped (its work was refused while it was behind) are
+        // generated and thrown away: sample n must stay a function of the seed and n.
+        let next = self.generator.next_index();
+        if first > next {
+            let skip = (first - next) as usize;
+            let [d, a] = &mut self.discard;
+            d.clear();
+            a.clear();
+            self.generator.generate(skip, ts0, period, d, a);
+        } else if first < next {
+            return Err(BoardError::general(format!(
+                "asked for sample {first} but the generator is already at {next}"
+            )));
+        }
+        let (default, rest) = outs.split_at_mut(1);
+        self.generator.generate(count, ts0, period, &mut default[0], &mut rest[0]);
+        Ok(())
+    }
+
+    fn configure(&mut self, config: &str) -> Result<String> {
+        Ok(format!("Config:{config}"))
+    }
+}
+
+/// A playback file decoded by one implementation's decoder, replayed by index.
+pub struct PlaybackProducer {
+    decoder: Box<dyn StreamDecoder>,
+    rows: usize,
+    timestamp_row: usize,
+    samples: Vec<f64>,
+    looping: bool,
+    file: String,
+}
+
+impl PlaybackProducer {
+    pub fn new(decoder: Box<dyn StreamDecoder>, master: BoardId, file: &str) -> Result<Self> {
+        let d = descriptor(master, Preset::Default)?;
+        Ok(PlaybackProducer {
+            decoder,
+            rows: d.num_rows,
+            timestamp_row: d.timestamp_channel,
+            samples: Vec::new(),
+            looping: false,
+            file: file.to_owned(),
+        })
+    }
+
+    fn len(&self) -> u64 {
+        (self.samples.len() / self.rows) as u64
+    }
+}
+
+impl Producer for PlaybackProducer {
+    fn load(&mut self, bytes: &[u8]) -> Result<()> {
+        self.samples.clear();
+        self.decoder.decode(bytes, 0.0, &mut self.samples);
+        // A file without a final newline still ends its last line.
+        self.decoder.decode(b"\n", 0.0, &mut self.samples);
+        let invalid = self.decoder.counters().invalid_packets;
+        if invalid > 0 {
+            return Err(BoardError::invalid_arguments(format!(
+                "playback file {}: {invalid} line(s) are not {} tab-separated numbers",
+                self.file, self.rows
+            )));
+        }
+        if self.samples.is_empty() {
+            return Err(BoardError::invalid_arguments(format!("playback file {} holds no samples", self.file)));
+        }
+        Ok(())
+    }
+
+    fn produce(&mut self, first: u64, count: usize, ts0: f64, period: f64, outs: &mut [Vec<f64>; 3]) -> Result<()> {
+        let n = self.len();
+        for k in 0..count as u64 {
+            let index = first + k;
+            let at = if self.looping { index % n } else if index < n { index } else { break };
+            let start = at as usize * self.rows;
+            let sample = &self.samples[start..start + self.rows];
+            let out = &mut outs[0];
+            let base = out.len();
+            out.extend_from_slice(sample);
+            out[base + self.timestamp_row] = ts0 + k as f64 * period;
+        }
+        Ok(())
+    }
+
+    fn configure(&mut self, config: &str) -> Result<String> {
+        match config {
+            "loopback_true" => self.looping = true,
+            "loopback_false" => self.looping = false,
+            other => {
+                return Err(BoardError::new(
+                    ExitCode::InvalidArgumentsError,
+                    format!("playback understands loopback_true and loopback_false, not {other:?}"),
+                ))
+            }
+        }
+        Ok(String::new())
+    }
+
+    fn total(&self) -> Option<u64> {
+        (!self.looping).then(|| self.len())
+    }
+}

@@ -1,0 +1,183 @@
+//! One Rust-path call: admitted by the breaker, run in isolation with faults injected,
+//! timed, and its outcome recorded.
+//!
+//! Every call the dispatcher makes into a Rust implementation goes through
+//! [`RustSide::call`], so the rules live in one place: a caller's own error is returned
+//! as it is and never blamed on Rust; anything else (an error, a panic, a call past the
+//! deadline) is a Rust failure that the session answers by moving to C++.
+
+use super::faults::{self, Fault, FaultInjector};
+use super::isolate::{IsolationFailure, Isolated};
+use super::kind::{Admission, BoardKind};
+use breaker::Outcome;
+use board_api::BoardError;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// Why a Rust-path call gave no usable answer.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum RustFailure {
+    #[error("the breaker refuses the Rust path ({0})")]
+    Refused(String),
+    #[error("the Rust implementation failed: {0}")]
+    Failed(BoardError),
+    #[error("{0}")]
+    Isolation(IsolationFailure),
+}
+
+impl RustFailure {
+    /// The label used in logs and metrics.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            RustFailure::Refused(_) => "refused",
+            RustFailure::Failed(_) => "error",
+            RustFailure::Isolation(IsolationFailure::Panicked(_)) => "panic",
+            RustFailure::Isolation(IsolationFailure::TimedOut(_)) => "timeout",
+            RustFailure::Isolation(IsolationFailure::WorkerGone) => "worker_gone",
+        }
+    }
+}
+
+/// What a Rust-path call produced.
+pub enum RustAnswer<R> {
+    /// The Rust side answered; `Err` here is the caller's own error (bad arguments, wrong
+    /// call order), to be returned unchanged.
+    Answered(Result<R, BoardError>),
+    /// The Rust side failed; the session must serve from C++.
+    Failed(RustFailure),
+}
+
+/// A Rust implementation object (board, generator or decoder) on its worker thread,
+/// with the fault injector of its session.
+pub struct RustSide<T: Send + 'static> {
+    worker: Isolated<T>,
+    faults: FaultInjector,
+    kind: Arc<BoardKind>,
+}
+
+impl<T: Send + 'static> RustSide<T> {
+    pub fn spawn(kind: Arc<BoardKind>, value: T, session_id: u64) -> Result<Self, BoardError> {
+        let worker = Isolated::spawn(&format!("rust-{}-{session_id}", kind.board.kind()), value).map_err(|e| {
+            BoardError::general(format!("cannot start the Rust implementation's worker thread: {e}"))
+        })?;
+        let faults = FaultInjector::new(kind.fault_plan(), session_id.wrapping_mul(0x9E37_79B9_7F4A_7C15));
+        Ok(RustSide { worker, faults, kind })
+    }
+
+    /// The deadline for a data call: the breaker's slow-call duration.
+    pub fn kind_knobs_deadline(&self) -> Duration {
+        self.kind.knobs().call_deadline
+    }
+
+    /// Runs `f` on the Rust side within `deadline`, with the breaker's admission and
+    /// outcome recording. `f` is told which fault was drawn for the call so it can apply
+    /// an injected corruption to its own output (the other faults happen before it runs).
+    /// `live` says whether the session is already running on Rust (see
+    /// [`BoardKind::admit`]).
+    pub fn call<R, F>(&mut self, operation: &'static str, deadline: Duration, live: bool, f: F) -> RustAnswer<R>
+    where
+        R: Send + 'static,
+        F: FnOnce(&mut T, Fault) -> Result<R, BoardError> + Send + 'static,
+    {
+        let ticket = match self.kind.admit(live) {
+            Admission::Refused => {
+                return RustAnswer::Failed(RustFailure::Refused(self.kind.breaker_state_name()));
+            }
+            Admission::Recorded(p) => Some(p),
+            Admission::Unrecorded => None,
+        };
+        self.faults.set_plan(self.kind.fault_plan());
+        let fault = self.faults.next();
+        let latency = self.faults.plan().added_latency;
+        let board = self.kind.board.kind();
+        let started = Instant::now();
+        let release = self.kind.hang_release.clone();
+        let result = self.worker.call(deadline, move |value| {
+            faults::before_call(fault, latency, board, &release)?;
+            f(value, fault)
+        });
+        let elapsed = started.elapsed();
+        let kind = &self.kind;
+        let answer = match result {
+            Ok(Ok(value)) => {
+                kind.record(ticket, Outcome::Success, elapsed);
+                RustAnswer::Answered(Ok(value))
+            }
+            Ok(Err(e)) if e.code.is_caller_error() => {
+                kind.record_caller_error(ticket, &e, elapsed);
+                RustAnswer::Answered(Err(e))
+            }
+            Ok(Err(e)) => {
+                kind.record(ticket, Outcome::Failure { exit_code: e.code.code() }, elapsed);
+                RustAnswer::Failed(RustFailure::Failed(e))
+            }
+            Err(IsolationFailure::Panicked(message)) => {
+                kind.record(ticket, Outcome::Panic, elapsed);
+                RustAnswer::Failed(RustFailure::Isolation(IsolationFailure::Panicked(message)))
+            }
+            Err(failure) => {
+                kind.record(ticket, Outcome::Timeout, elapsed);
+                RustAnswer::Failed(RustFailure::Isolation(failure))
+            }
+        };
+        if let RustAnswer::Failed(failure) = &answer {
+            tracing::warn!(
+                board,
+                operation,
+                failure = failure.kind(),
+                elapsed_ms = elapsed.as_secs_f64() * 1e3,
+                detail = %failure,
+                "rust path call failed"
+            );
+        }
+        answer
+    }
+
+    /// Stops the Rust side, giving a healthy worker `deadline` to release its device.
+    /// Nothing is recorded: this is the session leaving Rust, not a Rust call.
+    pub fn retire(mut self, deadline: Duration, release: impl FnOnce(&mut T) + Send + 'static) {
+        if !self.worker.is_broken() {
+            let _ = self.worker.call(deadline, move |value| release(value));
+        }
+        self.worker.shutdown(Duration::ZERO);
+    }
+
+    /// Queues work for the Rust side without waiting (shadow mode: the Rust side must
+    /// never delay what C++ serves). The outcome is recorded in the breaker from the
+    /// worker. Returns false when the breaker refuses, or the Rust side is broken or behind.
+    pub fn submit<F>(&mut self, operation: &'static str, f: F) -> bool
+    where
+        F: FnOnce(&mut T, Fault) -> Result<(), BoardError> + Send + 'static,
+    {
+        let ticket = match self.kind.admit(true) {
+            Admission::Refused => return false,
+            Admission::Recorded(p) => Some(p),
+            Admission::Unrecorded => None,
+        };
+        self.faults.set_plan(self.kind.fault_plan());
+        let fault = self.faults.next();
+        let latency = self.faults.plan().added_latency;
+        let kind = self.kind.clone();
+        self.worker.submit(move |value| {
+            let board = kind.board.kind();
+            let started = Instant::now();
+            let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                faults::before_call(fault, latency, board, &kind.hang_release)?;
+                f(value, fault)
+            }));
+            let elapsed = started.elapsed();
+            match outcome {
+                Ok(Ok(())) => kind.record(ticket, Outcome::Success, elapsed),
+                Ok(Err(e)) if e.code.is_caller_error() => kind.record_caller_error(ticket, &e, elapsed),
+                Ok(Err(e)) => {
+                    tracing::warn!(board, operation, failure = "error", detail = %e, "rust shadow call failed");
+                    kind.record(ticket, Outcome::Failure { exit_code: e.code.code() }, elapsed)
+                }
+                Err(_) => {
+                    tracing::warn!(board, operation, failure = "panic", "rust shadow call panicked");
+                    kind.record(ticket, Outcome::Panic, elapsed)
+                }
+            }
+        })
+    }
+}

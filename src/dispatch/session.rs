@@ -1,0 +1,619 @@
+//! A board session as callers see it: one `board_api::Board`, whichever implementation
+//! serves it.
+//!
+//! The path is decided at `prepare_session` from the toggles and the breaker, and stays
+//! for the session's life unless a Rust failure, the breaker or the kill switch moves it
+//! to C++. Each session has its own lock; there is no lock shared by sessions on the data
+//! path.
+
+use super::dual::{Dual, Producer, Side};
+use super::kind::BoardKind;
+use super::producers::{PlaybackProducer, SyntheticProducer};
+use super::rust_side::{RustAnswer, RustFailure, RustSide};
+use super::{factory, faults, now_unix};
+use board_api::{Board, BoardError, BoardId, ExitCode, InputParams, Preset, Result, SampleMatrix};
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+use toggles::{Decision, Path, SessionIdentity, ToggleStore};
+
+/// Marker written into the first sample C++ delivers after a `rust`-mode failover, so
+/// that downstream analysis can see where samples may be missing. Negative and large, so
+/// it cannot be mistaken for an ordinary event marker.
+pub const FAILOVER_MARKER: f64 = -65_535.0;
+
+/// Why a session runs where it runs: the toggle decision, then what happened since.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Routing {
+    /// What the toggles decided at prepare time.
+    pub decision: Decision,
+    /// The path the session was started on (differs from the decision when the breaker
+    /// refused Rust at prepare time).
+    pub started_on: Path,
+    /// Extra reason beyond the toggles' (e.g. `BREAKER_OPEN`, `FAILOVER`).
+    pub override_reason: Option<&'static str>,
+}
+
+enum Engine {
+    Unprepared,
+    Cpp(Box<dyn Board>),
+    Rust(RustSide<Box<dyn Board>>),
+    Dual(Box<Dual>),
+    Released,
+}
+
+pub(crate) struct SessionState {
+    engine: Engine,
+    routing: Option<Routing>,
+    path: Path,
+    buffer_size: Option<usize>,
+    last_served_timestamp: Option<f64>,
+    spare: SampleMatrix,
+    failovers: u32,
+}
+
+pub struct SessionCell {
+    pub id: u64,
+    pub board: BoardId,
+    pub params: InputParams,
+    pub(crate) kind: Arc<BoardKind>,
+    store: Arc<ToggleStore>,
+    state: Mutex<SessionState>,
+}
+
+impl SessionCell {
+    fn lock(&self) -> MutexGuard<'_, SessionState> {
+        // Session code never panics while holding the lock (Rust-side panics happen on
+        // the isolated worker); if it ever did, the state is still the best we have.
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The path currently serving (cpp before prepare).
+    pub fn path(&self) -> Path {
+        self.lock().path
+    }
+
+    pub fn routing(&self) -> Option<Routing> {
+        self.lock().routing.clone()
+    }
+
+    /// Releases the session whatever state it is in (release_all_sessions, shutdown).
+    pub fn release_now(&self) {
+        let mut state = self.lock();
+        if !matches!(state.engine, Engine::Unprepared | Engine::Released) {
+            let _ = state.release(self);
+        }
+    }
+
+    /// Moves the session to C++ now (kill switch, breaker open, percentage lowered).
+    /// Standby sessions lose nothing; `rust` sessions restart on C++ with the gap marked.
+    pub fn move_to_cpp(&self, reason: &'static str) -> Result<()> {
+        let mut state = self.lock();
+        state.move_to_cpp(self, reason)
+    }
+}
+
+/// A session handle. Implements [`Board`]; dropping it releases the session.
+pub struct Session {
+    cell: Arc<SessionCell>,
+}
+
+impl Session {
+    pub(crate) fn new(id: u64, board: BoardId, params: InputParams, kind: Arc<BoardKind>, store: Arc<ToggleStore>) -> Self {
+        let cell = Arc::new(SessionCell {
+            id,
+            board,
+            params,
+            kind: kind.clone(),
+            store,
+            state: Mutex::new(SessionState {
+                engine: Engine::Unprepared,
+                routing: None,
+                path: Path::Cpp,
+                buffer_size: None,
+                last_served_timestamp: None,
+                spare: SampleMatrix::default(),
+                failovers: 0,
+            }),
+        });
+        kind.register(&cell);
+        Session { cell }
+    }
+
+    pub fn id(&self) -> u64 {
+        self.cell.id
+    }
+    pub fn params(&self) -> &InputParams {
+        &self.cell.params
+    }
+    /// The path serving this session now.
+    pub fn path(&self) -> Path {
+        self.cell.path()
+    }
+    /// The toggle decision and what overrode it; `None` before prepare.
+    pub fn routing(&self) -> Option<Routing> {
+        self.cell.routing()
+    }
+    pub fn decision(&self) -> Option<Decision> {
+        self.cell.routing().map(|r| r.decision)
+    }
+    /// How many times this session moved from Rust to C++.
+    pub fn failovers(&self) -> u32 {
+        self.cell.lock().failovers
+    }
+}
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        let mut state = self.cell.lock();
+        if !matches!(state.engine, Engine::Unprepared | Engine::Released) {
+            let _ = state.release(&self.cell);
+        }
+    }
+}
+
+fn lifecycle_deadline(params: &InputParams) -> Duration {
+    // Opening a device waits for its greeting (params.timeout, 3 s by default); the
+    // deadline leaves room for that and for a retry inside the implementation.
+    params.timeout_or(Duration::from_secs(3)) * 2 + Duration::from_secs(2)
+}
+
+impl SessionState {
+    fn prepare(&mut self, cell: &SessionCell) -> Result<()> {
+        match self.engine {
+            Engine::Unprepared => {}
+            Engine::Released => {
+                return Err(BoardError::not_created("this session was released; open a new one"));
+            }
+            _ => return Ok(()),
+        }
+        let board = cell.board;
+        let identity = SessionIdentity::new(&cell.params);
+        let decision = cell.store.decide(board, &identity, std::time::SystemTime::now());
+        let mut path = decision.path;
+        let mut override_reason = None;
+        if path != Path::Cpp && board.has_cpp_implementation() && cell.kind.breaker_refuses_new_sessions() {
+            path = Path::Cpp;
+            override_reason = Some("BREAKER_OPEN");
+        }
+        tracing::info!(
+            board = board.kind(),
+            session = cell.id,
+            path = path.as_str(),
+            reason = override_reason.unwrap_or(decision.reason.as_str()),
+            rule = %decision.rule,
+            bucket = decision.bucket,
+            generation = decision.generation,
+            "routing decision"
+        );
+        let mut routing = Routing { decision, started_on: path, override_reason };
+        let engine = match path {
+            Path::Cpp => Engine::Cpp(prepare_cpp(cell)?),
+            Path::Rust => match self.prepare_rust(cell) {
+                Ok(engine) => engine,
+                Err(failure) => {
+                    routing.override_reason = Some(if matches!(failure, RustFailure::Refused(_)) {
+                        "BREAKER_OPEN"
+                    } else {
+                        "FAILOVER"
+                    });
+                    path = Path::Cpp;
+                    self.note_failover(cell, &failure.to_string());
+                    Engine::Cpp(prepare_cpp(cell).map_err(|e| rust_only_error(cell, e, &failure))?)
+                }
+            },
+            Path::Shadow | Path::Standby => {
+                let serving = if path == Path::Shadow { Side::Cpp } else { Side::Rust };
+                Engine::Dual(Box::new(prepare_dual(cell, serving)?))
+            }
+        };
+        self.engine = engine;
+        self.routing = Some(routing);
+        self.path = path;
+        if let Engine::Dual(dual) = &mut self.engine {
+            if let Some(reason) = dual.take_failover() {
+                self.path = Path::Cpp;
+                self.note_failover(cell, &reason);
+            }
+        }
+        Ok(())
+    }
+
+    fn prepare_rust(&mut self, cell: &SessionCell) -> Result<Engine, RustFailure> {
+        let board = factory::rust_board(cell.board, &cell.params).map_err(RustFailure::Failed)?;
+        let mut side = RustSide::spawn(cell.kind.clone(), board, cell.id).map_err(RustFailure::Failed)?;
+        match side.call("prepare_session", lifecycle_deadline(&cell.params), false, |b, _| b.prepare_session()) {
+            RustAnswer::Answered(Ok(())) => Ok(Engine::Rust(side)),
+            // The Rust board refused the caller's params: C++ will judge them too.
+            RustAnswer::Answered(Err(e)) => Err(RustFailure::Failed(e)),
+            RustAnswer::Failed(f) => Err(f),
+        }
+    }
+
+    fn note_failover(&mut self, cell: &SessionCell, cause: &str) {
+        self.failovers += 1;
+        cell.kind.counters.failovers.fetch_add(1, Ordering::Relaxed);
+        tracing::warn!(board = cell.board.kind(), session = cell.id, cause, "session failed over to C++");
+    }
+
+    /// Replaces a failed Rust engine by C++, started like the Rust one was.
+    fn fail_over(&mut self, cell: &SessionCell, failure: &RustFailure) -> Result<()> {
+        let Engine::Rust(side) = std::mem::replace(&mut self.engine, Engine::Unprepared) else {
+            return Ok(());
+        };
+        if !cell.board.has_cpp_implementation() {
+            self.engine = Engine::Rust(side);
+            return Err(BoardError::new(
+                ExitCode::GeneralError,
+                format!("the Rust implementation failed and board {} has no C++ one: {failure}", cell.board),
+            ));
+        }
+        // Free the device before C++ opens it; a hung worker keeps nothing we can wait for.
+        side.retire(Duration::from_millis(500), |b| {
+            let _ = b.release_session();
+        });
+        self.note_failover(cell, &failure.to_string());
+        let mut cpp = prepare_cpp(cell)?;
+        if let Some(buffer_size) = self.buffer_size {
+            cpp.start_stream(buffer_size)?;
+            // BrainFlow puts a marker in the next sample: the first one C++ delivers.
+            cpp.insert_marker(FAILOVER_MARKER, Preset::Default)?;
+        }
+        let gap_from = self.last_served_timestamp;
+        self.engine = Engine::Cpp(cpp);
+        self.path = Path::Cpp;
+        if let Some(routing) = &mut self.routing {
+            routing.override_reason = Some("FAILOVER");
+        }
+        if let (Some(from), Some(_)) = (gap_from, self.buffer_size) {
+            let rate = board_api::descriptor(cell.board, Preset::Default).map(|d| d.sampling_rate).unwrap_or(250);
+            let gap = ((now_unix() - from) * rate as f64).max(0.0) as u64;
+            cell.kind.counters.failover_gap_samples.fetch_add(gap, Ordering::Relaxed);
+            tracing::warn!(board = cell.board.kind(), session = cell.id, gap_samples = gap, "failover gap");
+        }
+        Ok(())
+    }
+
+    fn move_to_cpp(&mut self, cell: &SessionCell, reason: &'static str) -> Result<()> {
+        match &mut self.engine {
+            Engine::Rust(_) => self.fail_over(cell, &RustFailure::Refused(reason.to_owned())),
+            Engine::Dual(dual) => {
+                dual.serve_cpp(reason);
+                if dual.take_failover().is_some() {
+                    self.note_failover(cell, reason);
+                }
+                self.path = Path::Cpp;
+                Ok(())
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// Runs a Rust-engine call; on a Rust failure moves to C++ and runs `cpp` there.
+    fn on_rust<R: Send + 'static>(
+        &mut self,
+        cell: &SessionCell,
+        operation: &'static str,
+        deadline: Duration,
+        rust: impl FnOnce(&mut Box<dyn Board>, faults::Fault) -> Result<R> + Send + 'static,
+        cpp: impl FnOnce(&mut Box<dyn Board>) -> Result<R>,
+    ) -> Result<R> {
+        if let Engine::Rust(side) = &mut self.engine {
+            match side.call(operation, deadline, true, rust) {
+                RustAnswer::Answered(answer) => return answer,
+                RustAnswer::Failed(failure) => self.fail_over(cell, &failure)?,
+            }
+        }
+        match &mut self.engine {
+            Engine::Cpp(board) => cpp(board),
+            _ => Err(BoardError::not_created("the session is not prepared")),
+        }
+    }
+
+    fn data_deadline(cell: &SessionCell) -> Duration {
+        cell.kind.knobs().call_deadline
+    }
+
+    fn after_dual_call(&mut self, cell: &SessionCell) {
+        if let Engine::Dual(dual) = &mut self.engine {
+            if let Some(reason) = dual.take_failover() {
+                self.path = Path::Cpp;
+                self.note_failover(cell, &reason);
+            }
+        }
+    }
+
+    fn start(&mut self, cell: &SessionCell, buffer_size: usize) -> Result<()> {
+        let result = match &mut self.engine {
+            Engine::Cpp(b) => b.start_stream(buffer_size),
+            Engine::Dual(d) => d.start(buffer_size, now_unix()),
+            Engine::Rust(_) => self.on_rust(
+                cell,
+                "start_stream",
+                lifecycle_deadline(&cell.params),
+                move |b, _| b.start_stream(buffer_size),
+                |b| b.start_stream(buffer_size),
+            ),
+            Engine::Unprepared | Engine::Released => Err(not_prepared()),
+        };
+        if result.is_ok() {
+            self.buffer_size = Some(buffer_size);
+        }
+        result
+    }
+
+    fn stop(&mut self, cell: &SessionCell) -> Result<()> {
+        let result = match &mut self.engine {
+            Engine::Cpp(b) => b.stop_stream(),
+            Engine::Dual(d) => d.stop(now_unix()),
+            Engine::Rust(_) => self.on_rust(
+                cell,
+                "stop_stream",
+                lifecycle_deadline(&cell.params),
+                |b, _| b.stop_stream(),
+                |b| b.stop_stream(),
+            ),
+            Engine::Unprepared | Engine::Released => Err(not_prepared()),
+        };
+        if result.is_ok() {
+            self.buffer_size = None;
+        }
+        result
+    }
+
+    fn release(&mut self, cell: &SessionCell) -> Result<()> {
+        let engine = std::mem::replace(&mut self.engine, Engine::Released);
+        self.buffer_size = None;
+        match engine {
+            Engine::Cpp(mut b) => b.release_session(),
+            Engine::Rust(side) => {
+                side.retire(lifecycle_deadline(&cell.params), |b| {
+                    let _ = b.release_session();
+                });
+                Ok(())
+            }
+            Engine::Dual(_) => Ok(()),
+            Engine::Unprepared | Engine::Released => {
+                self.engine = Engine::Unprepared;
+                Err(not_prepared())
+            }
+        }
+    }
+
+    fn read(&mut self, cell: &SessionCell, take: bool, max: usize, preset: Preset, out: &mut SampleMatrix) -> Result<()> {
+        let result = match &mut self.engine {
+            Engine::Cpp(b) => {
+                if take {
+                    b.get_board_data(max, preset, out)
+                } else {
+                    b.get_current_board_data(max, preset, out)
+                }
+            }
+            Engine::Dual(d) => {
+                let now = now_unix();
+                let r = if take { d.take(max, preset, out, now) } else { d.peek(max, preset, out, now) };
+                self.after_dual_call(cell);
+                r
+            }
+            Engine::Rust(_) => {
+                let mut buffer = std::mem::take(&mut self.spare);
+                let rows = board_api::descriptor(cell.board, preset).map(|d| d.num_rows).unwrap_or(1);
+                let board = cell.board.kind();
+                let got = self.on_rust(
+                    cell,
+                    if take { "get_board_data" } else { "get_current_board_data" },
+                    Self::data_deadline(cell),
+                    move |b, fault| {
+                        if take {
+                            b.get_board_data(max, preset, &mut buffer)?;
+                        } else {
+                            b.get_current_board_data(max, preset, &mut buffer)?;
+                        }
+                        if fault == faults::Fault::Corrupt && buffer.rows() == rows && rows > 1 {
+                            let samples = buffer.samples();
+                            let mut data = buffer.as_slice().to_vec();
+                            faults::corrupt_samples(&mut data, samples, 1, board);
+                            buffer = SampleMatrix::from_row_major(rows, data);
+                        }
+                        Ok(buffer)
+                    },
+                    |b| {
+                        let mut m = SampleMatrix::default();
+                        if take {
+                            b.get_board_data(max, preset, &mut m)?;
+                        } else {
+                            b.get_current_board_data(max, preset, &mut m)?;
+                        }
+                        Ok(m)
+                    },
+                );
+                got.map(|mut m| {
+                    std::mem::swap(out, &mut m);
+                    self.spare = m;
+                })
+            }
+            Engine::Unprepared | Engine::Released => Err(not_prepared()),
+        };
+        if result.is_ok() && preset == Preset::Default && !out.is_empty() {
+            if let Ok(d) = board_api::descriptor(cell.board, preset) {
+                if d.timestamp_channel < out.rows() {
+                    self.last_served_timestamp = out.row(d.timestamp_channel).last().copied();
+                }
+            }
+        }
+        result
+    }
+
+    fn count(&mut self, cell: &SessionCell, preset: Preset) -> Result<usize> {
+        match &mut self.engine {
+            Engine::Cpp(b) => b.board_data_count(preset),
+            Engine::Dual(d) => {
+                let r = d.count(preset, now_unix());
+                self.after_dual_call(cell);
+                r
+            }
+            Engine::Rust(_) => self.on_rust(
+                cell,
+                "board_data_count",
+                Self::data_deadline(cell),
+                move |b, _| b.board_data_count(preset),
+                |b| b.board_data_count(preset),
+            ),
+            Engine::Unprepared | Engine::Released => Err(not_prepared()),
+        }
+    }
+
+    fn config(&mut self, cell: &SessionCell, config: &str) -> Result<String> {
+        match &mut self.engine {
+            Engine::Cpp(b) => b.config_board(config),
+            Engine::Dual(d) => {
+                let r = d.configure(config);
+                self.after_dual_call(cell);
+                r
+            }
+            Engine::Rust(_) => {
+                let text = config.to_owned();
+                let again = config.to_owned();
+                self.on_rust(
+                    cell,
+                    "config_board",
+                    lifecycle_deadline(&cell.params),
+                    move |b, _| b.config_board(&text),
+                    move |b| b.config_board(&again),
+                )
+            }
+            Engine::Unprepared | Engine::Released => Err(not_prepared()),
+        }
+    }
+
+    fn marker(&mut self, cell: &SessionCell, value: f64, preset: Preset) -> Result<()> {
+        match &mut self.engine {
+            Engine::Cpp(b) => b.insert_marker(value, preset),
+            Engine::Dual(d) => d.insert_marker(value, preset, now_unix()),
+            Engine::Rust(_) => self.on_rust(
+                cell,
+                "insert_marker",
+                Self::data_deadline(cell),
+                move |b, _| b.insert_marker(value, preset),
+                move |b| b.insert_marker(value, preset),
+            ),
+            Engine::Unprepared | Engine::Released => Err(not_prepared()),
+        }
+    }
+}
+
+fn not_prepared() -> BoardError {
+    BoardError::not_created("prepare_session has not been called for this session")
+}
+
+fn prepare_cpp(cell: &SessionCell) -> Result<Box<dyn Board>> {
+    let mut board = factory::cpp_board(cell.board, &cell.params)?;
+    board.prepare_session()?;
+    Ok(board)
+}
+
+/// A Rust-only board whose Rust side failed: the C++ attempt's "unsupported" is not what
+/// the caller needs to hear.
+fn rust_only_error(cell: &SessionCell, cpp_error: BoardError, failure: &RustFailure) -> BoardError {
+    if cell.board.has_cpp_implementation() {
+        cpp_error
+    } else if let RustFailure::Failed(e) = failure {
+        e.clone()
+    } else {
+        BoardError::general(format!("board {}: {failure}", cell.board))
+    }
+}
+
+fn prepare_dual(cell: &SessionCell, serving: Side) -> Result<Dual> {
+    let board = cell.board;
+    let params = &cell.params;
+    let (cpp, rust, layout, input): (Box<dyn Producer>, Box<dyn Producer>, BoardId, Option<Vec<u8>>) = match board {
+        BoardId::Synthetic => {
+            // Both generators from one seed: that is what makes them comparable.
+            let seed = params.seed()?.unwrap_or_else(factory::clock_seed);
+            (
+                Box::new(SyntheticProducer::new(core_cpp::CppSyntheticGenerator::new(seed))),
+                Box::new(SyntheticProducer::new(rust_boards::SyntheticGenerator::new(seed))),
+                BoardId::Synthetic,
+                None,
+            )
+        }
+        BoardId::PlaybackFile => {
+            let master = BoardId::from_id(params.master_board).map_err(|_| {
+                BoardError::invalid_arguments(format!(
+                    "master_board {} is not a board whose layout a playback file can have",
+                    params.master_board
+                ))
+            })?;
+            let bytes = std::fs::read(&params.file).map_err(|e| {
+                BoardError::new(ExitCode::UnableToOpenPortError, format!("cannot read playback file {:?}: {e}", params.file))
+            })?;
+            (
+                Box::new(PlaybackProducer::new(Box::new(core_cpp::CppDecoder::new(board, params)?), master, &params.file)?),
+                Box::new(PlaybackProducer::new(rust_boards::create_decoder(board, params)?, master, &params.file)?),
+                master,
+                Some(bytes),
+            )
+        }
+        BoardId::Cyton | BoardId::CytonDaisy => {
+            return Err(BoardError::new(
+                ExitCode::UnsupportedBoardError,
+                format!("shadow and standby for {board} need the shared serial transport, which is not built yet; use mode cpp or rust"),
+            ))
+        }
+        other => {
+            return Err(BoardError::new(
+                ExitCode::UnsupportedBoardError,
+                format!("board {other} has no C++ implementation, so it cannot run in shadow or standby"),
+            ))
+        }
+    };
+    let mut dual = Dual::new(cell.kind.clone(), cell.id, serving, cpp, rust, layout)?;
+    if let Some(bytes) = input {
+        dual.load(Arc::new(bytes))?;
+    }
+    Ok(dual)
+}
+
+impl Board for Session {
+    fn board_id(&self) -> BoardId {
+        self.cell.board
+    }
+    fn prepare_session(&mut self) -> Result<()> {
+        self.cell.lock().prepare(&self.cell)
+    }
+    fn is_prepared(&self) -> bool {
+        !matches!(self.cell.lock().engine, Engine::Unprepared | Engine::Released)
+    }
+    fn start_stream(&mut self, buffer_size: usize) -> Result<()> {
+        self.cell.lock().start(&self.cell, buffer_size)
+    }
+    fn stop_stream(&mut self) -> Result<()> {
+        self.cell.lock().stop(&self.cell)
+    }
+    fn release_session(&mut self) -> Result<()> {
+        self.cell.lock().release(&self.cell)
+    }
+    fn board_data_count(&mut self, preset: Preset) -> Result<usize> {
+        self.cell.lock().count(&self.cell, preset)
+    }
+    fn get_board_data(&mut self, max_samples: usize, preset: Preset, out: &mut SampleMatrix) -> Result<()> {
+        self.cell.lock().read(&self.cell, true, max_samples, preset, out)
+    }
+    fn get_current_board_data(&mut self, max_samples: usize, preset: Preset, out: &mut SampleMatrix) -> Result<()> {
+        self.cell.lock().read(&self.cell, false, max_samples, preset, out)
+    }
+    fn config_board(&mut self, config: &str) -> Result<String> {
+        self.cell.lock().config(&self.cell, config)
+    }
+    fn insert_marker(&mut self, value: f64, preset: Preset) -> Result<()> {
+        self.cell.lock().marker(&self.cell, value, preset)
+    }
+    fn dropped_samples(&self) -> u64 {
+        match &self.cell.lock().engine {
+            Engine::Cpp(b) => b.dropped_samples(),
+            Engine::Dual(d) => d.dropped_samples(),
+            _ => 0,
+        }
+    }
+}
