@@ -314,3 +314,31 @@ fn decoders_exist_only_for_byte_stream_boards() {
     let e = CppDecoder::new(BoardId::Synthetic, &InputParams::default()).unwrap_err();
     assert_eq!(e.code, ExitCode::UnsupportedBoardError);
 }
+
+#[test]
+fn cyton_calls_in_the_wrong_order_answer_with_brainflow_codes() {
+    let emulator = Emulator::start(EmulatorOptions::cyton(27)).unwrap();
+    let mut board = CppBoard::new(BoardId::Cyton, &cyton_params(&emulator, 3)).unwrap();
+    let mut out = SampleMatrix::new(24);
+    assert_eq!(board.start_stream(10).unwrap_err().code, ExitCode::BoardNotCreatedError);
+    assert_eq!(board.get_current_board_data(1, Preset::Default, &mut out).unwrap_err().code, ExitCode::BoardNotCreatedError);
+    assert_eq!(board.config_board("?").unwrap_err().code, ExitCode::BoardNotCreatedError);
+    board.prepare_session().unwrap();
+    board.prepare_session().unwrap();
+    assert_eq!(board.stop_stream().unwrap_err().code, ExitCode::StreamThreadIsNotRunning);
+    assert_eq!(board.start_stream(0).unwrap_err().code, ExitCode::InvalidBufferSizeError);
+    board.get_board_data(10, Preset::Default, &mut out).unwrap();
+    assert_eq!((out.rows(), out.samples()), (24, 0), "nothing streamed yet: an empty read");
+    assert_eq!(board.get_board_data(1, Preset::Auxiliary, &mut out).unwrap_err().code, ExitCode::InvalidArgumentsError);
+    board.start_stream(10).unwrap();
+    assert_eq!(board.start_stream(10).unwrap_err().code, ExitCode::StreamAlreadyRunError);
+    assert_eq!(board.config_board("x1060110X").unwrap(), "", "no reply is read while streaming");
+    // Releasing while streaming stops the stream first.
+    board.release_session().unwrap();
+    assert_eq!(board.release_session().unwrap_err().code, ExitCode::BoardNotCreatedError);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !emulator.commands_received().ends_with(b"bx1060110Xs") {
+        assert!(Instant::now() < deadline, "{:?}", String::from_utf8_lossy(&emulator.commands_received()));
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}

@@ -157,3 +157,18 @@ fn decoder_emits_one_sample_per_complete_line_whatever_the_chunking() {
     assert_eq!(got, expected);
     assert_eq!(chunked.decode(b"\n", 1.0, &mut got), 1, "the newline completes line 4");
 }
+
+#[test]
+fn playback_calls_in_the_wrong_order_answer_with_brainflow_codes() {
+    let f = file_with(&line(0, 0.0));
+    let mut board = CppBoard::new(BoardId::PlaybackFile, &params(f.path().to_str().unwrap())).unwrap();
+    assert_eq!(board.config_board("loopback_true").unwrap_err().code, ExitCode::BoardNotCreatedError);
+    assert_eq!(board.insert_marker(1.0, Preset::Default).unwrap_err().code, ExitCode::BoardNotCreatedError);
+    board.prepare_session().unwrap();
+    assert_eq!(board.stop_stream().unwrap_err().code, ExitCode::StreamThreadIsNotRunning);
+    assert_eq!(board.start_stream(0).unwrap_err().code, ExitCode::InvalidBufferSizeError);
+    board.start_stream(5).unwrap();
+    assert_eq!(board.start_stream(5).unwrap_err().code, ExitCode::StreamAlreadyRunError);
+    board.release_session().unwrap();
+    assert!(!board.is_prepared());
+}
