@@ -170,8 +170,12 @@ impl GanglionDecoder {
                         GanglionFirmware::V2 => 100,
                         GanglionFirmware::V3 => 200,
                     };
-                    let missing = (i32::from(id) - i32::from(expected)).rem_euclid(range) as u64;
-                    self.counters.dropped_samples += 2 * missing;
+                    let missing = (i32::from(id) - i32::from(expected)).rem_euclid(range);
+                    if missing > range / 2 {
+                        // An id from the recent past: a late (reordered) packet, not a loss.
+                        return;
+                    }
+                    self.counters.dropped_samples += 2 * missing as u64;
                 }
             }
         }
