@@ -75,7 +75,9 @@ impl Producer for PlaybackProducer {
         self.samples.clear();
         self.decoder.decode(bytes, 0.0, &mut self.samples);
         // A file without a final newline still ends its last line.
-        self.decoder.decode(b"\n", 0.0, &mut self.samples);
+        if !bytes.ends_with(b"\n") {
+            self.decoder.decode(b"\n", 0.0, &mut self.samples);
+        }
         let invalid = self.decoder.counters().invalid_packets;
         if invalid > 0 {
             return Err(BoardError::invalid_arguments(format!(

@@ -32,8 +32,6 @@ struct Shared {
     kinds: BTreeMap<BoardId, Arc<BoardKind>>,
     next_session: AtomicU64,
     stopping: AtomicBool,
-    /// The kill switch as last applied, to act on its changes only.
-    kill_switch: AtomicBool,
 }
 
 pub struct Runtime {
@@ -77,7 +75,6 @@ impl Runtime {
             kinds,
             next_session: AtomicU64::new(1),
             stopping: AtomicBool::new(false),
-            kill_switch: AtomicBool::new(snapshot.config.kill_switch),
         });
         let reloads = store.subscribe();
         let transitions: Vec<(BoardId, Receiver<breaker::Transition>)> =
@@ -209,9 +206,8 @@ fn apply_snapshot(shared: &Shared, snapshot: &Snapshot) {
             }
         }
     }
-    let was_killed = shared.kill_switch.swap(config.kill_switch, Ordering::AcqRel);
-    if config.kill_switch && !was_killed {
-        tracing::warn!(generation = snapshot.generation, "kill switch ON: moving every session with a C++ twin to C++");
+    // Idempotent: the watcher's thread and a direct reload may both apply one snapshot.
+    if config.kill_switch {
         for kind in shared.kinds.values() {
             move_sessions(kind, "KILL_SWITCH", |_| true);
         }

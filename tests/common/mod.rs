@@ -1,0 +1,116 @@
+//! Helpers shared by the end-to-end tests: runtimes on real config files, synthetic
+//! session params, and the reference signal to check served data against.
+#![allow(dead_code)]
+
+use board_api::{Board, InputParams, Preset, SampleGenerator, SampleMatrix};
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+use switchyard::Runtime;
+
+pub const SYNTH_ROWS: usize = 32;
+pub const SYNTH_TIMESTAMP_ROW: usize = 30;
+pub const SYNTH_MARKER_ROW: usize = 31;
+
+/// A config file in a temporary directory that a test can rewrite and reload.
+pub struct ConfigFile {
+    pub dir: tempfile::TempDir,
+    pub path: PathBuf,
+}
+
+impl ConfigFile {
+    pub fn new(yaml: &str) -> ConfigFile {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("switchyard.yaml");
+        std::fs::write(&path, yaml).unwrap();
+        ConfigFile { dir, path }
+    }
+
+    pub fn runtime(&self) -> Runtime {
+        Runtime::from_path_unwatched(&self.path).unwrap()
+    }
+
+    /// Rewrites the file and applies it to `runtime` at once.
+    pub fn change(&self, runtime: &Runtime, yaml: &str) {
+        std::fs::write(&self.path, yaml).unwrap();
+        runtime.reload();
+    }
+}
+
+/// A config whose synthetic board runs in `mode`, with a breaker quick enough for tests
+/// and `faults` (YAML lines under `faults:`, indented by the caller or empty).
+pub fn synthetic_yaml(mode: &str, faults: &str, extra: &str) -> String {
+    let faults = if faults.is_empty() { String::new() } else { format!("    faults: {{ {faults} }}\n") };
+    format!(
+        "kill_switch: false\nboards:\n  synthetic:\n    mode: {mode}\n    breaker:\n      minimum_calls: 5\n      window: {{ calls: 20 }}\n      failure_rate_threshold: 50\n      slow_call_duration: 300ms\n      open_wait: 60s\n{faults}{extra}"
+    )
+}
+
+pub fn synthetic_params(seed: u64, key: &str) -> InputParams {
+    InputParams { other_info: format!("seed={seed}"), serial_number: key.to_owned(), ..InputParams::default() }
+}
+
+/// Reads everything buffered, appending it (row-major per read) sample by sample.
+pub struct Collected {
+    pub samples: Vec<Vec<f64>>,
+}
+
+impl Collected {
+    pub fn new() -> Self {
+        Collected { samples: Vec::new() }
+    }
+
+    pub fn drain(&mut self, board: &mut dyn Board) -> usize {
+        let mut m = SampleMatrix::default();
+        board.get_board_data(usize::MAX, Preset::Default, &mut m).expect("get_board_data must not fail");
+        for i in 0..m.samples() {
+            self.samples.push((0..m.rows()).map(|r| m.get(r, i)).collect());
+        }
+        m.samples()
+    }
+
+    /// Reads until at least `n` samples were collected, or panics after `limit`.
+    pub fn until(&mut self, board: &mut dyn Board, n: usize, limit: Duration) {
+        let start = Instant::now();
+        while self.samples.len() < n {
+            assert!(start.elapsed() < limit, "only {} of {n} samples within {limit:?}", self.samples.len());
+            self.drain(board);
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+/// The reference signal for `seed`: the Rust twin's generator (bit-identical to the C++
+/// one, which the parity tests prove).
+pub fn reference(seed: u64, count: usize) -> Vec<Vec<f64>> {
+    let mut g = rust_boards::SyntheticGenerator::new(seed);
+    let (mut d, mut a) = (Vec::new(), Vec::new());
+    g.generate(count, 0.0, 1.0 / 250.0, &mut d, &mut a);
+    d.chunks(SYNTH_ROWS).map(|s| s.to_vec()).collect()
+}
+
+/// Asserts that `served[k]` is sample `first + k` of the reference, row by row (all rows
+/// but timestamp and marker).
+pub fn assert_matches_reference(served: &[Vec<f64>], reference: &[Vec<f64>], first: usize) {
+    for (k, sample) in served.iter().enumerate() {
+        let want = &reference[first + k];
+        for row in 0..SYNTH_TIMESTAMP_ROW {
+            assert_eq!(sample[row], want[row], "sample {} row {row} differs from the reference", first + k);
+        }
+    }
+}
+
+/// Waits for `cond` up to `limit`, polling; panics with `what` if it never holds.
+pub fn wait_for(what: &str, limit: Duration, mut cond: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while !cond() {
+        assert!(start.elapsed() < limit, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+pub fn thread_count() -> usize {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| s.lines().find(|l| l.starts_with("Threads:")).and_then(|l| l[8..].trim().parse().ok()))
+        .unwrap_or(0)
+}
