@@ -17,6 +17,7 @@
 //! C++ serves), in standby synchronously with a deadline (it serves).
 
 use super::compare::Comparator;
+use super::device::SharedPort;
 use super::faults::{self, Fault};
 use super::kind::BoardKind;
 use super::queue::SampleQueue;
@@ -39,6 +40,13 @@ pub trait Producer: Send {
     fn produce(&mut self, first: u64, count: usize, ts0: f64, period: f64, outs: &mut [Vec<f64>; 3]) -> Result<()>;
     /// Handles a config string both sides must see; returns the reply.
     fn configure(&mut self, config: &str) -> Result<String>;
+    /// Decodes bytes read once from a device (byte-stream producers only), appending
+    /// samples stamped `ts` to `outs[0]`.
+    fn feed(&mut self, _bytes: &[u8], _ts: f64, _outs: &mut [Vec<f64>; 3]) -> Result<()> {
+        Err(BoardError::general("this producer is paced by the clock, not fed bytes"))
+    }
+    /// Bytes the host is about to write to the device (e.g. gain settings).
+    fn observe_command(&mut self, _command: &[u8]) {}
     /// Takes the input read once by the dispatcher (a playback file's bytes) and decodes it.
     fn load(&mut self, _bytes: &[u8]) -> Result<()> {
         Ok(())
@@ -80,6 +88,10 @@ pub struct Dual {
     scratch: [Vec<f64>; 3],
     /// Set when the Rust side failed while serving; the session reports it once.
     failed_over: Option<String>,
+    /// The device both decoders read from, when the board is a serial device.
+    port: Option<SharedPort>,
+    /// How long a device has to answer a command.
+    reply_timeout: Duration,
 }
 
 const DEFAULT_CAPACITY: usize = 450_000; // BrainFlow's default ring size
@@ -131,6 +143,8 @@ impl Dual {
             pending_markers: [None; 3],
             scratch: Default::default(),
             failed_over: None,
+            port: None,
+            reply_timeout: Duration::from_secs(3),
             presets,
         })
     }
@@ -171,6 +185,9 @@ impl Dual {
             }
             out.compare.set_capacity(buffer_size);
         }
+        if let Some(port) = &self.port {
+            port.write(b"b")?;
+        }
         self.t0 = Some(now);
         Ok(())
     }
@@ -179,9 +196,80 @@ impl Dual {
         if self.t0.is_none() {
             return Err(BoardError::new(ExitCode::StreamThreadIsNotRunning, "the stream is not running"));
         }
+        if let Some(port) = &self.port {
+            port.write(b"s")?;
+            // What the device sent before it saw 's' is still data.
+            std::thread::sleep(Duration::from_millis(20));
+        }
         self.pump(now);
         self.t0 = None;
         Ok(())
+    }
+
+    /// Makes this session read `port`: every chunk goes to both decoders.
+    pub fn attach_port(&mut self, port: SharedPort, reply_timeout: Duration) {
+        self.port = Some(port);
+        self.reply_timeout = reply_timeout;
+    }
+
+    /// Decodes every chunk the device sent since the last pump, on both sides.
+    fn pump_device(&mut self) {
+        let Some(port) = &self.port else { return };
+        let chunks = port.take_chunks();
+        if chunks.is_empty() {
+            self.compare_available();
+            return;
+        }
+        let markers = std::mem::take(&mut self.pending_markers);
+        for v in &mut self.scratch {
+            v.clear();
+        }
+        for (ts, bytes) in &chunks {
+            if let Err(e) = self.cpp.feed(bytes, *ts, &mut self.scratch) {
+                tracing::error!(board = self.board.kind(), error = %e, "C++ decoder failed");
+            }
+        }
+        let new_samples = (self.scratch[0].len() / self.rows[0]) as u64;
+        apply_marker(&mut self.scratch[0], self.rows[0], self.marker_rows[0], markers[0]);
+        self.cpp_queues[0].push_sample_major(&self.scratch[0]);
+        self.cpp_compare.push_sample_major(&self.scratch[0]);
+        if self.rust_active {
+            let rows = self.rows[0];
+            let marker_row = self.marker_rows[0];
+            let out = self.rust_out.clone();
+            let board = self.board.kind();
+            let feed = move |producer: &mut Box<dyn Producer>, fault: Fault| -> Result<()> {
+                let mut outs: [Vec<f64>; 3] = Default::default();
+                for (ts, bytes) in &chunks {
+                    producer.feed(bytes, *ts, &mut outs)?;
+                }
+                if fault == Fault::Corrupt {
+                    faults::corrupt_samples_sample_major(&mut outs[0], rows, 1, board);
+                }
+                apply_marker(&mut outs[0], rows, marker_row, markers[0]);
+                let mut out = lock(&out);
+                out.queues[0].push_sample_major(&outs[0]);
+                out.compare.push_sample_major(&outs[0]);
+                out.produced = out.queues[0].end_index();
+                Ok(())
+            };
+            if self.serving == Side::Rust {
+                let deadline = self.rust_deadline();
+                match self.rust.call("decode", deadline, true, feed) {
+                    RustAnswer::Answered(Ok(())) => {}
+                    RustAnswer::Answered(Err(e)) | RustAnswer::Failed(super::rust_side::RustFailure::Failed(e)) => {
+                        self.serve_cpp(&format!("Rust decoder failed: {e}"))
+                    }
+                    RustAnswer::Failed(f) => self.serve_cpp(&f.to_string()),
+                }
+            } else if !self.rust.submit("decode", feed) {
+                // A decoder that missed bytes can never line up with the stream again.
+                tracing::warn!(board = self.board.kind(), "Rust decoder fell behind; shadow comparison stops for this session");
+                self.comparator.missing(new_samples);
+                self.rust_active = false;
+            }
+        }
+        self.compare_available();
     }
 
     /// Moves serving to C++ for good (kill switch, breaker open, or Rust failure).
@@ -203,6 +291,9 @@ impl Dual {
     /// Produces every sample due at `now` on both sides.
     pub fn pump(&mut self, now: f64) {
         let Some(t0) = self.t0 else { return };
+        if self.port.is_some() {
+            return self.pump_device();
+        }
         let mut due = ((now - t0) * self.rate).floor().max(0.0) as u64;
         if let Some(total) = self.cpp.total() {
             due = due.min(total);
@@ -364,6 +455,9 @@ impl Dual {
     /// Config strings go to both sides; the serving side's reply is returned, and a
     /// Rust-side failure here counts like any other.
     pub fn configure(&mut self, config: &str) -> Result<String> {
+        if self.port.is_some() {
+            return self.configure_device(config);
+        }
         let cpp_reply = self.cpp.configure(config);
         if self.rust_active {
             let text = config.to_owned();
@@ -375,6 +469,34 @@ impl Dual {
             }
         }
         cpp_reply
+    }
+
+    /// A command for the device: both decoders observe it first, then it is written
+    /// once. While not streaming the device's reply is returned; while streaming the
+    /// reply is mixed with data, so it is empty (as BrainFlow does).
+    fn configure_device(&mut self, config: &str) -> Result<String> {
+        self.pump(super::now_unix());
+        let bytes = config.as_bytes().to_vec();
+        self.cpp.observe_command(&bytes);
+        if self.rust_active {
+            let rust_bytes = bytes.clone();
+            let answer = self.rust.call("observe_command", Duration::from_secs(5), true, move |p, _| {
+                p.observe_command(&rust_bytes);
+                Ok(())
+            });
+            if let RustAnswer::Failed(f) = answer {
+                self.serve_cpp(&f.to_string());
+            }
+        }
+        let port = self.port.as_ref().expect("configure_device needs a port");
+        port.write(&bytes)?;
+        if self.t0.is_some() {
+            return Ok(String::new());
+        }
+        Ok(match port.reply(self.reply_timeout) {
+            Ok(text) => text,
+            Err(partial) => String::from_utf8_lossy(&partial).into_owned(),
+        })
     }
 
     pub fn dropped_samples(&self) -> u64 {

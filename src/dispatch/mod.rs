@@ -8,6 +8,7 @@
 //! board kind share.
 
 pub mod compare;
+mod device;
 mod dual;
 mod factory;
 pub mod faults;

@@ -124,3 +124,33 @@ impl Producer for PlaybackProducer {
         (!self.looping).then(|| self.len())
     }
 }
+
+/// One implementation's decoder for a device whose bytes the dispatcher reads once.
+pub struct DecoderProducer {
+    decoder: Box<dyn StreamDecoder>,
+}
+
+impl DecoderProducer {
+    pub fn new(decoder: Box<dyn StreamDecoder>) -> Self {
+        DecoderProducer { decoder }
+    }
+}
+
+impl Producer for DecoderProducer {
+    fn produce(&mut self, _first: u64, _count: usize, _ts0: f64, _period: f64, _outs: &mut [Vec<f64>; 3]) -> Result<()> {
+        Err(BoardError::general("a device's samples come from its bytes, not from the clock"))
+    }
+
+    fn feed(&mut self, bytes: &[u8], ts: f64, outs: &mut [Vec<f64>; 3]) -> Result<()> {
+        self.decoder.decode(bytes, ts, &mut outs[0]);
+        Ok(())
+    }
+
+    fn observe_command(&mut self, command: &[u8]) {
+        self.decoder.observe_command(command);
+    }
+
+    fn configure(&mut self, _config: &str) -> Result<String> {
+        Ok(String::new())
+    }
+}

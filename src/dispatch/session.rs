@@ -8,7 +8,8 @@
 
 use super::dual::{Dual, Producer, Side};
 use super::kind::BoardKind;
-use super::producers::{PlaybackProducer, SyntheticProducer};
+use super::device::SharedPort;
+use super::producers::{DecoderProducer, PlaybackProducer, SyntheticProducer};
 use super::rust_side::{RustAnswer, RustFailure, RustSide};
 use super::{factory, faults, now_unix};
 use board_api::{Board, BoardError, BoardId, ExitCode, InputParams, Preset, Result, SampleMatrix};
@@ -556,10 +557,19 @@ fn prepare_dual(cell: &SessionCell, serving: Side) -> Result<Dual> {
             )
         }
         BoardId::Cyton | BoardId::CytonDaisy => {
-            return Err(BoardError::new(
-                ExitCode::UnsupportedBoardError,
-                format!("shadow and standby for {board} need the shared serial transport, which is not built yet; use mode cpp or rust"),
-            ))
+            // One transport owns the port; both decoders get every byte it reads.
+            let timeout = params.timeout_or(Duration::from_secs(3));
+            let port = SharedPort::open(&params.serial_port, timeout)?;
+            let mut dual = Dual::new(
+                cell.kind.clone(),
+                cell.id,
+                serving,
+                Box::new(DecoderProducer::new(Box::new(core_cpp::CppDecoder::new(board, params)?))),
+                Box::new(DecoderProducer::new(rust_boards::create_decoder(board, params)?)),
+                board,
+            )?;
+            dual.attach_port(port, timeout);
+            return Ok(dual);
         }
         other => {
             return Err(BoardError::new(

@@ -1,0 +1,188 @@
+//! The one owner of a serial device when a session runs both implementations.
+//!
+//! Two implementations must never fight over one port, so in shadow and standby neither
+//! board opens it: this transport does, speaks the handshake, writes the commands, and
+//! keeps every chunk it reads with the time it arrived. The session's dual engine hands
+//! each chunk to both decoders, the C++ one inline and the Rust one on its worker: I/O
+//! once, decode twice.
+//!
+//! It is deliberately protocol-light: it knows the Cyton's text conventions (`v`, `d`,
+//! replies ending `$$$`), not its packets.
+
+use board_api::{BoardError, ExitCode, Result};
+use nix::fcntl::{fcntl, FcntlArg, OFlag};
+use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+use nix::sys::termios::{cfmakeraw, cfsetspeed, tcflush, tcgetattr, tcsetattr, BaudRate, ControlFlags, FlushArg, SetArg};
+use std::collections::VecDeque;
+use std::fs::File;
+use std::io::{Read, Write};
+use std::os::fd::AsFd;
+use std::os::unix::fs::OpenOptionsExt;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+/// What the reader thread has read and not yet handed out.
+#[derive(Default)]
+struct Inbox {
+    chunks: VecDeque<(f64, Vec<u8>)>,
+    /// Set when the device hung up or a read failed.
+    failed: Option<String>,
+}
+
+struct Shared {
+    inbox: Mutex<Inbox>,
+    arrived: Condvar,
+    stop: AtomicBool,
+}
+
+pub struct SharedPort {
+    path: String,
+    port: Arc<File>,
+    shared: Arc<Shared>,
+    reader: Option<JoinHandle<()>>,
+}
+
+/// How long the reader waits in `poll` before checking whether it should stop. Only an
+/// idle port wakes this often; a streaming one wakes for its bytes.
+const STOP_CHECK: u16 = 100;
+
+impl SharedPort {
+    /// Opens `path` raw at 115200 8N1, greets the board (`v`, then defaults `d`) and
+    /// starts reading. `timeout` bounds each reply.
+    pub fn open(path: &str, timeout: Duration) -> Result<SharedPort> {
+        let port = Arc::new(open_raw(path)?);
+        let shared = Arc::new(Shared { inbox: Mutex::new(Inbox::default()), arrived: Condvar::new(), stop: AtomicBool::new(false) });
+        let reader_port = port.clone();
+        let reader_shared = shared.clone();
+        let reader = std::thread::Builder::new()
+            .name("switchyard-port".into())
+            .spawn(move || read_loop(&reader_port, &reader_shared))
+            .map_err(|e| BoardError::general(format!("cannot start the reader for {path}: {e}")))?;
+        let port = SharedPort { path: path.to_owned(), port, shared, reader: Some(reader) };
+        port.write(b"v")?;
+        port.reply(timeout).map_err(|got| {
+            BoardError::new(
+                ExitCode::BoardNotReadyError,
+                format!("no greeting ending $$$ from {path} within {timeout:?} after 'v' (got {} bytes)", got.len()),
+            )
+        })?;
+        port.write(b"d")?;
+        let reply = port.reply(timeout).map_err(|_| {
+            BoardError::new(ExitCode::BoardNotReadyError, format!("no reply from {path} within {timeout:?} after 'd'"))
+        })?;
+        if reply.starts_with("Failure") {
+            return Err(BoardError::new(ExitCode::BoardNotReadyError, format!("{path} refused defaults: {reply}")));
+        }
+        Ok(port)
+    }
+
+    pub fn write(&self, bytes: &[u8]) -> Result<()> {
+        let mut port: &File = &self.port;
+        port.write_all(bytes).and_then(|()| port.flush()).map_err(|e| {
+            BoardError::new(
+                ExitCode::BoardWriteError,
+                format!("cannot write {:?} to {}: {e}", String::from_utf8_lossy(bytes), self.path),
+            )
+        })
+    }
+
+    /// Everything read since the last call, oldest first, each with its arrival time.
+    pub fn take_chunks(&self) -> Vec<(f64, Vec<u8>)> {
+        let mut inbox = self.shared.inbox.lock().unwrap_or_else(|p| p.into_inner());
+        inbox.chunks.drain(..).collect()
+    }
+
+    /// Consumes what arrives until it ends with `$$$` (Ok, the text) or `timeout` passes
+    /// (Err, what came). Only meaningful while the board is not streaming.
+    pub fn reply(&self, timeout: Duration) -> std::result::Result<String, Vec<u8>> {
+        let deadline = Instant::now() + timeout;
+        let mut text = Vec::new();
+        let mut inbox = self.shared.inbox.lock().unwrap_or_else(|p| p.into_inner());
+        loop {
+            while let Some((_, bytes)) = inbox.chunks.pop_front() {
+                text.extend_from_slice(&bytes);
+            }
+            if text.ends_with(b"$$$") {
+                return Ok(String::from_utf8_lossy(&text).into_owned());
+            }
+            let now = Instant::now();
+            if now >= deadline || inbox.failed.is_some() {
+                return Err(text);
+            }
+            inbox = self.shared.arrived.wait_timeout(inbox, deadline - now).unwrap_or_else(|p| p.into_inner()).0;
+        }
+    }
+}
+
+impl Drop for SharedPort {
+    fn drop(&mut self) {
+        self.shared.stop.store(true, Ordering::Release);
+        if let Some(reader) = self.reader.take() {
+            let _ = reader.join();
+        }
+    }
+}
+
+fn read_loop(port: &File, shared: &Shared) {
+    let mut buf = vec![0u8; 4096];
+    while !shared.stop.load(Ordering::Acquire) {
+        let mut fds = [PollFd::new(port.as_fd(), PollFlags::POLLIN)];
+        match poll(&mut fds, PollTimeout::from(STOP_CHECK)) {
+            Ok(0) | Err(nix::errno::Errno::EINTR) => continue,
+            Ok(_) => {}
+            Err(e) => return fail(shared, format!("poll failed: {e}")),
+        }
+        let revents = fds[0].revents().unwrap_or(PollFlags::empty());
+        if revents.contains(PollFlags::POLLIN) {
+            let mut reader = port;
+            match reader.read(&mut buf) {
+                Ok(0) => return fail(shared, "the device closed".into()),
+                Ok(n) => {
+                    let mut inbox = shared.inbox.lock().unwrap_or_else(|p| p.into_inner());
+                    inbox.chunks.push_back((super::now_unix(), buf[..n].to_vec()));
+                    drop(inbox);
+                    shared.arrived.notify_all();
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => return fail(shared, format!("read failed: {e}")),
+            }
+        } else if revents.intersects(PollFlags::POLLHUP | PollFlags::POLLERR | PollFlags::POLLNVAL) {
+            return fail(shared, "the device hung up".into());
+        }
+    }
+}
+
+fn fail(shared: &Shared, why: String) {
+    tracing::error!(error = %why, "shared serial transport stopped reading");
+    shared.inbox.lock().unwrap_or_else(|p| p.into_inner()).failed = Some(why);
+    shared.arrived.notify_all();
+}
+
+fn open_raw(path: &str) -> Result<File> {
+    if path.is_empty() {
+        return Err(BoardError::new(
+            ExitCode::UnableToOpenPortError,
+            "serial_port is empty; set it to the board's device, e.g. /dev/ttyUSB0",
+        ));
+    }
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .custom_flags((OFlag::O_NOCTTY | OFlag::O_NONBLOCK).bits())
+        .open(path)
+        .map_err(|e| BoardError::new(ExitCode::UnableToOpenPortError, format!("cannot open serial port {path}: {e}")))?;
+    let bad = |e: nix::Error| BoardError::new(ExitCode::SetPortError, format!("cannot configure serial port {path}: {e}"));
+    // Non-blocking only for the open (no waiting for a carrier); reads are polled.
+    let flags = OFlag::from_bits_truncate(fcntl(file.as_fd(), FcntlArg::F_GETFL).map_err(bad)?);
+    fcntl(file.as_fd(), FcntlArg::F_SETFL(flags - OFlag::O_NONBLOCK)).map_err(bad)?;
+    let mut t = tcgetattr(file.as_fd()).map_err(bad)?;
+    cfmakeraw(&mut t);
+    cfsetspeed(&mut t, BaudRate::B115200).map_err(bad)?;
+    t.control_flags.remove(ControlFlags::PARENB | ControlFlags::CSTOPB | ControlFlags::CRTSCTS);
+    t.control_flags.insert(ControlFlags::CS8 | ControlFlags::CLOCAL | ControlFlags::CREAD);
+    tcsetattr(file.as_fd(), SetArg::TCSANOW, &t).map_err(bad)?;
+    tcflush(file.as_fd(), FlushArg::TCIOFLUSH).map_err(bad)?;
+    Ok(file)
+}

@@ -1,0 +1,108 @@
+//! Cyton and Daisy in shadow and standby over the emulator's pseudo-terminal: the port is
+//! opened once, every byte is decoded by both implementations, they agree, and a standby
+//! failover loses and repeats no packet.
+
+mod common;
+
+use board_api::{Board, BoardId, InputParams};
+use common::*;
+use emulator::{Emulator, EmulatorOptions, Faults};
+use std::time::Duration;
+use toggles::Path;
+
+const LIMIT: Duration = Duration::from_secs(30);
+
+fn board_yaml(kind: &str, mode: &str, faults: &str) -> String {
+    let faults = if faults.is_empty() { String::new() } else { format!("    faults: {{ {faults} }}\n") };
+    format!("boards:\n  {kind}:\n    mode: {mode}\n    breaker: {{ minimum_calls: 5, slow_call_duration: 300ms }}\n{faults}")
+}
+
+fn package_numbers(samples: &[Vec<f64>]) -> Vec<u32> {
+    samples.iter().map(|s| s[0] as u32).collect()
+}
+
+fn assert_consecutive(packages: &[u32], step: u32, what: &str) {
+    for w in packages.windows(2) {
+        assert_eq!(w[1], (w[0] + step) % 256, "{what}: a packet was lost or repeated ({} then {})", w[0], w[1]);
+    }
+}
+
+#[test]
+fn cyton_and_daisy_in_shadow_and_standby_read_once_and_agree() {
+    for (board, kind, options, step) in [
+        (BoardId::Cyton, "cyton", EmulatorOptions::cyton(3), 1),
+        (BoardId::CytonDaisy, "cyton_daisy", EmulatorOptions::daisy(4), 2),
+    ] {
+        for mode in ["shadow", "standby"] {
+            let emu = Emulator::start(options.clone()).unwrap();
+            let config = ConfigFile::new(&board_yaml(kind, mode, ""));
+            let runtime = config.runtime();
+            let params = InputParams { serial_port: emu.port_path().display().to_string(), ..InputParams::default() };
+            let mut s = runtime.open(board, params);
+            s.prepare_session().unwrap();
+            assert_eq!(s.path().as_str(), mode);
+            // A gain change before streaming: both decoders must see it.
+            let reply = s.config_board("x1020110X").unwrap();
+            assert!(reply.ends_with("$$$"), "{kind} {mode}: device reply {reply:?}");
+            s.start_stream(10_000).unwrap();
+            let mut got = Collected::new();
+            got.until(&mut s, 200, LIMIT);
+            let shadow = runtime.kind(board).counters.shadow.clone();
+            wait_for("comparisons", LIMIT, || {
+                got.drain(&mut s);
+                shadow.compared() >= 150
+            });
+            assert_eq!(shadow.mismatched(), 0, "{kind} {mode}");
+            assert_consecutive(&package_numbers(&got.samples), step, &format!("{kind} {mode}"));
+            s.stop_stream().unwrap();
+            s.release_session().unwrap();
+            let commands = emu.commands_received();
+            assert_eq!(commands.iter().filter(|c| **c == b'b').count(), 1, "{kind} {mode}: one writer, one 'b'");
+            assert_eq!(commands.iter().filter(|c| **c == b'v').count(), 1, "{kind} {mode}: one handshake");
+        }
+    }
+}
+
+#[test]
+fn shadow_resyncs_after_garbage_on_the_wire_on_both_sides() {
+    let options = EmulatorOptions {
+        faults: Faults { garbage_every: Some(7), bad_footer_every: Some(11), drop_byte_every: Some(13), ..Faults::default() },
+        ..EmulatorOptions::cyton(5)
+    };
+    let emu = Emulator::start(options).unwrap();
+    let config = ConfigFile::new(&board_yaml("cyton", "shadow", ""));
+    let runtime = config.runtime();
+    let params = InputParams { serial_port: emu.port_path().display().to_string(), ..InputParams::default() };
+    let mut s = runtime.open(BoardId::Cyton, params);
+    s.prepare_session().unwrap();
+    s.start_stream(10_000).unwrap();
+    let mut got = Collected::new();
+    got.until(&mut s, 150, LIMIT);
+    let shadow = runtime.kind(BoardId::Cyton).counters.shadow.clone();
+    wait_for("comparisons", LIMIT, || {
+        got.drain(&mut s);
+        shadow.compared() >= 100
+    });
+    assert_eq!(shadow.mismatched(), 0, "both decoders drop and resync identically");
+}
+
+#[test]
+fn cyton_standby_fails_over_to_the_cpp_decoder_without_losing_a_packet() {
+    for fault in ["error_rate: 100", "panic_rate: 100"] {
+        let emu = Emulator::start(EmulatorOptions::cyton(6)).unwrap();
+        let config = ConfigFile::new(&board_yaml("cyton", "standby", ""));
+        let runtime = config.runtime();
+        let params = InputParams { serial_port: emu.port_path().display().to_string(), ..InputParams::default() };
+        let mut s = runtime.open(BoardId::Cyton, params);
+        s.prepare_session().unwrap();
+        s.start_stream(10_000).unwrap();
+        let mut got = Collected::new();
+        got.until(&mut s, 100, LIMIT);
+        config.change(&runtime, &board_yaml("cyton", "standby", fault));
+        let before = got.samples.len();
+        got.until(&mut s, before + 150, LIMIT);
+        assert_eq!(s.path(), Path::Cpp, "{fault}");
+        assert_eq!(s.failovers(), 1, "{fault}");
+        assert_consecutive(&package_numbers(&got.samples), 1, fault);
+    }
+}
