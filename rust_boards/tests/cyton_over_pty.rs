@@ -131,3 +131,23 @@ fn wrong_call_order_gives_brainflow_codes() {
     board.release_session().unwrap();
     assert!(CytonBoard::new(BoardId::Synthetic, &InputParams::default()).is_err());
 }
+
+#[test]
+fn unplugged_device_is_reported_not_silent() {
+    let emu = Emulator::start(EmulatorOptions::cyton(2)).unwrap();
+    let mut board = CytonBoard::new(BoardId::Cyton, &params_for(&emu)).unwrap();
+    board.prepare_session().unwrap();
+    board.start_stream(1000).unwrap();
+    wait_for_samples(&mut board, 10);
+    assert_eq!(board.reader_failure(), None);
+    drop(emu); // closes the pty: the device is gone
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while board.reader_failure().is_none() {
+        assert!(Instant::now() < deadline, "a dead device went unnoticed");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    // What arrived before is kept.
+    assert!(board.board_data_count(Preset::Default).unwrap() >= 10);
+    let _ = board.stop_stream();
+    board.release_session().unwrap();
+}

@@ -23,6 +23,9 @@ const DRAIN_LIMIT: Duration = Duration::from_secs(1);
 struct Shared {
     decoder: CytonDecoder,
     buffers: Buffers,
+    /// Why the reader stopped on its own while streaming (device gone, read error), so a
+    /// dead stream is visible rather than silent.
+    reader_failure: Option<String>,
 }
 
 struct Reader {
@@ -57,9 +60,16 @@ impl CytonBoard {
             timeout: params.timeout_or(DEFAULT_TIMEOUT),
             phase: Phase::Released,
             port: None,
-            shared: Arc::new(Mutex::new(Shared { decoder, buffers: Buffers::new(board, PresetLayout::of_board(board)) })),
+            shared: Arc::new(Mutex::new(Shared { decoder, buffers: Buffers::new(board, PresetLayout::of_board(board)), reader_failure: None })),
             reader: None,
         })
+    }
+
+    /// Why the stream died on its own, if it did: the device hung up or a read failed
+    /// while streaming. Samples read before that stay in the buffer. Cleared by
+    /// `start_stream` and `prepare_session`.
+    pub fn reader_failure(&self) -> Option<String> {
+        self.shared().reader_failure.clone()
     }
 
     fn shared(&self) -> MutexGuard<'_, Shared> {
@@ -106,12 +116,20 @@ impl CytonBoard {
 }
 
 fn reader_loop(port: Arc<File>, wake: OwnedFd, shared: Arc<Mutex<Shared>>, board: BoardId) {
+    if let Err(reason) = read_until_stopped(&port, &wake, &shared) {
+        tracing::error!(board = %board, reason = %reason, "serial reader stopped; no more samples will arrive");
+        shared.lock().unwrap_or_else(|p| p.into_inner()).reader_failure = Some(reason);
+    }
+}
+
+/// Reads and decodes until woken (`Ok`) or until the device fails (`Err` with why).
+fn read_until_stopped(port: &File, wake: &OwnedFd, shared: &Mutex<Shared>) -> std::result::Result<(), String> {
     let mut buf = vec![0u8; 4096];
     let mut samples = Vec::with_capacity(4096);
     let decode = |bytes: &[u8], samples: &mut Vec<f64>| {
         let timestamp = crate::clock::unix_now();
         let mut guard = shared.lock().unwrap_or_else(|p| p.into_inner());
-        let Shared { decoder, buffers } = &mut *guard;
+        let Shared { decoder, buffers, .. } = &mut *guard;
         samples.clear();
         if decoder.decode(bytes, timestamp, samples) > 0 {
             buffers.push_many(0, samples);
@@ -122,35 +140,29 @@ fn reader_loop(port: Arc<File>, wake: OwnedFd, shared: Arc<Mutex<Shared>>, board
         match poll(&mut fds, PollTimeout::NONE) {
             Ok(_) => {}
             Err(nix::errno::Errno::EINTR) => continue,
-            Err(e) => {
-                tracing::error!(board = %board, error = %e, "serial poll failed; reader stops");
-                return;
-            }
+            Err(e) => return Err(format!("poll on the serial port failed: {e}")),
         }
         let port_events = fds[0].revents().unwrap_or(PollFlags::empty());
         let woken = fds[1].revents().is_some_and(|r| !r.is_empty());
         if port_events.contains(PollFlags::POLLIN) {
-            match (&*port).read_into(&mut buf) {
+            match port.read_into(&mut buf) {
                 Ok(n) if n > 0 => decode(&buf[..n], &mut samples),
-                Ok(_) => {}
-                Err(e) => {
-                    tracing::error!(board = %board, error = %e, "serial read failed; reader stops");
-                    return;
-                }
+                // Readable yet nothing to read: end of file, the device is gone.
+                Ok(_) => return Err("the serial device closed (end of file)".into()),
+                Err(e) => return Err(format!("reading the serial port failed: {e}")),
             }
         } else if port_events.intersects(PollFlags::POLLHUP | PollFlags::POLLERR | PollFlags::POLLNVAL) {
-            tracing::error!(board = %board, "serial device hung up; reader stops");
-            return;
+            return Err("the serial device hung up".into());
         }
         if woken {
             let deadline = Instant::now() + DRAIN_LIMIT;
             while Instant::now() < deadline {
-                match read_with_timeout(&port, &mut buf, DRAIN_QUIET) {
+                match read_with_timeout(port, &mut buf, DRAIN_QUIET) {
                     Ok(n) if n > 0 => decode(&buf[..n], &mut samples),
                     _ => break,
                 }
             }
-            return;
+            return Ok(());
         }
     }
 }
@@ -185,7 +197,10 @@ impl Board for CytonBoard {
                 ))
             }
             Ok(_) => {
-                self.shared().buffers.clear();
+                let mut shared = self.shared();
+                shared.buffers.clear();
+                shared.reader_failure = None;
+                drop(shared);
                 self.phase = Phase::Prepared;
                 tracing::info!(board = %self.board, port = %self.port_path, "prepared");
                 Ok(())
@@ -203,7 +218,11 @@ impl Board for CytonBoard {
 
     fn start_stream(&mut self, buffer_size: usize) -> Result<()> {
         self.phase.check_start(buffer_size)?;
-        self.shared().buffers.start(buffer_size);
+        {
+            let mut shared = self.shared();
+            shared.buffers.start(buffer_size);
+            shared.reader_failure = None;
+        }
         let port = Arc::clone(self.port()?);
         let (wake_read, wake_write) = nix::unistd::pipe()
             .map_err(|e| BoardError::new(ExitCode::StreamThreadError, format!("cannot create the reader's wake pipe: {e}")))?;
