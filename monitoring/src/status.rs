@@ -1,0 +1,52 @@
+//! The status document: what `/status` returns as JSON and `/` renders as HTML.
+
+use serde::Serialize;
+
+#[derive(Debug, Clone, Serialize, Default)]
+pub struct StatusDocument {
+    pub generation: u64,
+    pub source: String,
+    /// The config file's content hash, hex.
+    pub content_hash: String,
+    /// `applied gen N`, `rejected: <reason>` or `none` since start.
+    pub last_reload: String,
+    pub kill_switch: bool,
+    /// Runtime overrides in force that the file does not say (operator actions).
+    pub overrides: Vec<String>,
+    pub boards: Vec<BoardStatus>,
+    /// Newest first.
+    pub events: Vec<EventRecord>,
+}
+
+#[derive(Debug, Clone, Serialize, Default)]
+pub struct BoardStatus {
+    pub board: String,
+    pub mode: String,
+    pub percent: Option<f64>,
+    /// `step i of n` for a ramp.
+    pub ramp_step: Option<String>,
+    pub breaker_state: String,
+    pub breaker_mode: String,
+    pub breaker_cause: String,
+    pub calls_in_window: u32,
+    pub failure_rate: f64,
+    pub slow_rate: f64,
+    pub sessions_cpp: usize,
+    pub sessions_rust: usize,
+    pub sessions_shadow: usize,
+    pub sessions_standby: usize,
+    pub failovers: u64,
+    pub shadow_compared: u64,
+    pub shadow_mismatched: u64,
+    /// Set when an operator override is in force for this board.
+    pub override_note: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct EventRecord {
+    /// Unix seconds.
+    pub at: f64,
+    /// `config`, `rejected`, `breaker`, `failover`, `operator`, `denied`.
+    pub kind: String,
+    pub detail: String,
+}
