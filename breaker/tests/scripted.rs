@@ -673,5 +673,5 @@ fn snapshot_shows_probes_and_open_time_left() {
         ),
         (3, 1, 1, 0)
     );
-    drop(b);
+    assert!(b.is_probe(), "the second probe is still running");
 }
