@@ -2,36 +2,48 @@
 //! sample is dropped and counted.
 
 use board_api::SampleMatrix;
+use std::collections::VecDeque;
 
-/// Samples of one preset, stored sample-major in a preallocated circle.
+/// Samples of one preset, stored sample-major. Memory grows with the samples actually
+/// held, up to `capacity`, so thousands of idle sessions with BrainFlow's customary
+/// 450,000-sample buffers cost nothing until data arrives.
 #[derive(Debug)]
 pub struct RingBuffer {
     rows: usize,
     capacity: usize,
-    data: Vec<f64>,
-    /// Slot of the oldest sample.
-    head: usize,
-    len: usize,
+    data: VecDeque<f64>,
     dropped: u64,
 }
 
 impl RingBuffer {
+    /// Whether a buffer of `capacity` samples of `rows` values is addressable at all
+    /// (the C++ twin's "too large" rule); zero is never valid.
+    pub fn size_is_valid(rows: usize, capacity: usize) -> bool {
+        capacity > 0
+            && rows > 0
+            && capacity
+                .checked_mul(rows)
+                .and_then(|n| n.checked_mul(std::mem::size_of::<f64>()))
+                .is_some_and(|bytes| bytes <= isize::MAX as usize)
+    }
+
     /// A buffer for `capacity` samples of `rows` values; `capacity` must be at least 1.
     pub fn new(rows: usize, capacity: usize) -> Self {
         assert!(capacity > 0, "a ring buffer needs room for one sample");
-        RingBuffer { rows, capacity, data: vec![0.0; rows * capacity], head: 0, len: 0, dropped: 0 }
+        RingBuffer { rows, capacity, data: VecDeque::new(), dropped: 0 }
     }
 
     pub fn rows(&self) -> usize {
         self.rows
     }
     pub fn len(&self) -> usize {
-        self.len
+        self.data.len() / self.rows.max(1)
     }
     pub fn is_empty(&self) -> bool {
-        self.len == 0
+        self.data.is_empty()
     }
-    /// Samples overwritten because the buffer was full.
+    /// Samples lost: overwritten because the buffer was full, or refused because memory
+    /// ran out (counted, never a crash).
     pub fn dropped(&self) -> u64 {
         self.dropped
     }
@@ -39,38 +51,41 @@ impl RingBuffer {
     /// Appends one sample (`rows` values); a full buffer loses its oldest sample.
     pub fn push(&mut self, sample: &[f64]) {
         debug_assert_eq!(sample.len(), self.rows);
-        let slot = (self.head + self.len) % self.capacity;
-        if self.len == self.capacity {
-            self.head = (self.head + 1) % self.capacity;
+        if self.len() == self.capacity {
+            self.data.drain(..self.rows);
             self.dropped += 1;
-        } else {
-            self.len += 1;
+        } else if self.data.try_reserve(self.rows).is_err() {
+            self.dropped += 1;
+            tracing::warn!(rows = self.rows, held = self.len(), "no memory for another sample; dropped and counted");
+            return;
         }
-        self.data[slot * self.rows..(slot + 1) * self.rows].copy_from_slice(sample);
+        self.data.extend(sample.iter().copied());
     }
 
     /// Moves up to `max` oldest samples into `out` (row-major), removing them.
     pub fn take_oldest(&mut self, max: usize, out: &mut SampleMatrix) {
-        let n = max.min(self.len);
+        let n = max.min(self.len());
         self.copy_out(0, n, out);
-        self.head = (self.head + n) % self.capacity;
-        self.len -= n;
+        self.data.drain(..n * self.rows);
     }
 
     /// Copies up to `max` newest samples into `out` (row-major, oldest first).
     pub fn copy_newest(&self, max: usize, out: &mut SampleMatrix) {
-        let n = max.min(self.len);
-        self.copy_out(self.len - n, n, out);
+        let n = max.min(self.len());
+        self.copy_out(self.len() - n, n, out);
     }
 
     fn copy_out(&self, skip: usize, n: usize, out: &mut SampleMatrix) {
         let rows = self.rows;
         let dest = out.reset(rows, n);
-        for i in 0..n {
-            let slot = (self.head + skip + i) % self.capacity;
-            let sample = &self.data[slot * rows..(slot + 1) * rows];
-            for (row, value) in sample.iter().enumerate() {
-                dest[row * n + i] = *value;
+        // Walk the held values once, sample-major, scattering into rows: no allocation.
+        let (mut sample, mut row) = (0, 0);
+        for value in self.data.range(skip * rows..(skip + n) * rows) {
+            dest[row * n + sample] = *value;
+            row += 1;
+            if row == rows {
+                row = 0;
+                sample += 1;
             }
         }
     }
@@ -98,6 +113,18 @@ mod tests {
         assert!(ring.is_empty());
         ring.take_oldest(10, &mut out);
         assert_eq!(out.samples(), 0);
+    }
+
+    #[test]
+    fn sizes_that_cannot_exist_are_refused() {
+        assert!(RingBuffer::size_is_valid(32, 450_000));
+        assert!(!RingBuffer::size_is_valid(32, 0));
+        assert!(!RingBuffer::size_is_valid(32, usize::MAX));
+        assert!(!RingBuffer::size_is_valid(32, usize::MAX / 64));
+        // A huge but addressable buffer costs nothing until samples arrive.
+        let mut ring = RingBuffer::new(32, usize::MAX / 512);
+        ring.push(&[1.0; 32]);
+        assert_eq!(ring.len(), 1);
     }
 
     #[test]

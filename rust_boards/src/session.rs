@@ -36,6 +36,14 @@ impl Phase {
                 "start_stream: buffer_size must be at least 1 sample",
             ));
         }
+        // The widest preset of any board has 32 rows; a size no memory could hold is
+        // refused here rather than failing later.
+        if !RingBuffer::size_is_valid(32, buffer_size) {
+            return Err(BoardError::new(
+                ExitCode::InvalidBufferSizeError,
+                format!("start_stream: buffer_size {buffer_size} is too large"),
+            ));
+        }
         Ok(())
     }
 

@@ -349,6 +349,7 @@ mod tests {
         assert_eq!(board.board_data_count(Preset::Default).unwrap(), 0);
         assert_eq!(board.stop_stream().unwrap_err().code, ExitCode::StreamThreadIsNotRunning);
         assert_eq!(board.start_stream(0).unwrap_err().code, ExitCode::InvalidBufferSizeError);
+        assert_eq!(board.start_stream(usize::MAX).unwrap_err().code, ExitCode::InvalidBufferSizeError);
         board.start_stream(10).unwrap();
         assert_eq!(board.start_stream(10).unwrap_err().code, ExitCode::StreamAlreadyRunError);
         assert_eq!(board.config_board("abc").unwrap(), "Config:abc");
