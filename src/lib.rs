@@ -7,5 +7,6 @@
 #![forbid(unsafe_code)]
 
 pub mod dispatch;
+pub mod serve;
 
 pub use dispatch::{Routing, Runtime, RuntimeError, Session, FAILOVER_MARKER};

@@ -57,7 +57,7 @@ table{border-collapse:collapse;width:100%;margin-bottom:1em}td,th{border:1px sol
             escape(&b.mode),
             percent,
             ramp,
-            escape(&b.breaker_state),
+            escape(&b.breaker_state.to_ascii_lowercase()),
             escape(&b.breaker_state),
             escape(&b.breaker_mode),
             escape(&b.breaker_cause),

@@ -1,0 +1,228 @@
+//! What `serve` shares between its threads: the runtime, the operator overrides, the
+//! audit trail of events, and the [`monitoring::Backend`] the HTTP server presents.
+//!
+//! Operator overrides live here, not in the file: forcing a breaker open, releasing it,
+//! METRICS_ONLY and the kill switch are applied to the breakers directly and re-applied
+//! after every config reload (a reload re-reads each breaker's `mode` from the file). They
+//! are not persisted: a restart serves what the file says.
+
+use crate::Runtime;
+use board_api::BoardId;
+use breaker::OperatorMode;
+use metrics_exporter_prometheus::PrometheusHandle;
+use monitoring::{BoardStatus, ControlAction, ControlError, EventRecord, StatusDocument};
+use std::collections::{BTreeMap, VecDeque};
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use toggles::{EventKind, Path, Rollout, RampPosition, Timestamp};
+
+/// Events kept for the status page (config events come from the store's own history).
+const EVENT_HISTORY: usize = 200;
+
+#[derive(Debug, Default, Clone)]
+pub struct Overrides {
+    pub breaker_modes: BTreeMap<BoardId, OperatorMode>,
+    pub kill_switch: bool,
+}
+
+pub struct ServeState {
+    pub runtime: Arc<Runtime>,
+    metrics: Option<PrometheusHandle>,
+    overrides: Mutex<Overrides>,
+    events: Mutex<VecDeque<EventRecord>>,
+}
+
+pub fn now_unix() -> f64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs_f64()).unwrap_or(0.0)
+}
+
+fn mode_name(mode: OperatorMode) -> &'static str {
+    match mode {
+        OperatorMode::Automatic => "automatic",
+        OperatorMode::ForcedOpen => "forced_open",
+        OperatorMode::Disabled => "disabled",
+        OperatorMode::MetricsOnly => "metrics_only",
+    }
+}
+
+impl ServeState {
+    pub fn new(runtime: Arc<Runtime>, metrics: Option<PrometheusHandle>) -> ServeState {
+        ServeState { runtime, metrics, overrides: Mutex::new(Overrides::default()), events: Mutex::new(VecDeque::new()) }
+    }
+
+    pub fn record_event(&self, kind: &str, detail: String) {
+        let mut events = self.events.lock().unwrap_or_else(|p| p.into_inner());
+        if events.len() == EVENT_HISTORY {
+            events.pop_front();
+        }
+        events.push_back(EventRecord { at: now_unix(), kind: kind.to_owned(), detail });
+    }
+
+    pub fn overrides(&self) -> Overrides {
+        self.overrides.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Puts every breaker in the mode the overrides and the file say. Called after each
+    /// operator action and each applied reload.
+    pub fn apply_overrides(&self) {
+        let overrides = self.overrides();
+        let snapshot = self.runtime.store().load_full();
+        for board in BoardId::ALL {
+            let kind = self.runtime.kind(board);
+            let wanted = if overrides.kill_switch && board.has_cpp_implementation() {
+                OperatorMode::ForcedOpen
+            } else if let Some(mode) = overrides.breaker_modes.get(&board) {
+                *mode
+            } else {
+                snapshot.config.board(board).breaker.mode
+            };
+            if kind.breaker.mode() != wanted {
+                kind.breaker.set_mode(wanted);
+            }
+        }
+    }
+
+    fn board_for(&self, name: &str) -> Result<BoardId, ControlError> {
+        let board = BoardId::from_kind(name).ok_or_else(|| {
+            let kinds: Vec<&str> = BoardId::ALL.iter().map(|b| b.kind()).collect();
+            ControlError::BadRequest(format!("unknown board `{name}`; known: {}", kinds.join(", ")))
+        })?;
+        Ok(board)
+    }
+
+    pub fn status_document(&self) -> StatusDocument {
+        let snapshot = self.runtime.store().load_full();
+        let store_events = self.runtime.store().recent_events();
+        let last_reload = match store_events.last() {
+            None => "none since start".to_owned(),
+            Some(e) if e.kind == EventKind::Applied => format!("applied generation {}", e.generation),
+            Some(e) => format!("rejected: {}", e.error.as_ref().map(|x| x.to_string()).unwrap_or_default()),
+        };
+        let overrides = self.overrides();
+        let now = Timestamp::from_system_time(std::time::SystemTime::now());
+        let mut boards = Vec::new();
+        for board in BoardId::ALL {
+            let config = snapshot.config.board(board);
+            let kind = self.runtime.kind(board);
+            let breaker = kind.breaker.snapshot();
+            let mut counts = [0usize; 4];
+            for s in kind.live_sessions() {
+                counts[match s.path() {
+                    Path::Cpp => 0,
+                    Path::Rust => 1,
+                    Path::Shadow => 2,
+                    Path::Standby => 3,
+                }] += 1;
+            }
+            if !config.listed && counts.iter().all(|c| *c == 0) {
+                continue;
+            }
+            let ramp_step = match &config.rollout {
+                Rollout::Fixed(_) => None,
+                Rollout::Ramp(r) => Some(match r.position(now) {
+                    RampPosition::NotStarted { .. } => format!("not started (0 of {})", r.steps.len()),
+                    RampPosition::Step { index, .. } => format!("step {} of {}", index + 1, r.steps.len()),
+                }),
+            };
+            let override_note = if overrides.kill_switch && board.has_cpp_implementation() {
+                Some("runtime override: kill switch (breaker forced open)".to_owned())
+            } else {
+                overrides.breaker_modes.get(&board).map(|m| format!("runtime override: breaker {}", mode_name(*m)))
+            };
+            boards.push(BoardStatus {
+                board: board.kind().to_owned(),
+                mode: config.mode.as_str().to_owned(),
+                percent: Some(config.percent_at(now).as_f64()),
+                ramp_step,
+                breaker_state: breaker.state.as_str().to_owned(),
+                breaker_mode: mode_name(breaker.mode).to_owned(),
+                breaker_cause: breaker.last_cause.clone(),
+                calls_in_window: breaker.calls_in_window,
+                failure_rate: breaker.failure_rate,
+                slow_rate: breaker.slow_rate,
+                sessions_cpp: counts[0],
+                sessions_rust: counts[1],
+                sessions_shadow: counts[2],
+                sessions_standby: counts[3],
+                failovers: kind.counters.failovers(),
+                shadow_compared: kind.counters.shadow.compared(),
+                shadow_mismatched: kind.counters.shadow.mismatched(),
+                override_note,
+            });
+        }
+        let mut events: Vec<EventRecord> = self.events.lock().unwrap_or_else(|p| p.into_inner()).iter().cloned().collect();
+        for e in store_events {
+            let at = e.at.duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs_f64()).unwrap_or(0.0);
+            let (kind, detail) = match e.kind {
+                EventKind::Applied => ("config", format!("generation {} applied from {}: {}", e.generation, e.source.display(), e.changes.join("; "))),
+                EventKind::Rejected => (
+                    "rejected",
+                    format!("{} rejected, generation {} stays: {}", e.source.display(), e.generation, e.error.map(|x| x.to_string()).unwrap_or_default()),
+                ),
+            };
+            events.push(EventRecord { at, kind: kind.to_owned(), detail });
+        }
+        events.sort_by(|a, b| b.at.total_cmp(&a.at));
+        let mut override_lines = Vec::new();
+        if overrides.kill_switch {
+            override_lines.push("kill switch ON (set over HTTP; the file says kill_switch: ".to_owned() + if snapshot.config.kill_switch { "true)" } else { "false)" });
+        }
+        for (board, mode) in &overrides.breaker_modes {
+            override_lines.push(format!("{} breaker {} (set over HTTP; release to return to the file)", board.kind(), mode_name(*mode)));
+        }
+        StatusDocument {
+            generation: snapshot.generation,
+            source: snapshot.source.display().to_string(),
+            content_hash: format!("{:016x}", snapshot.content_hash),
+            last_reload,
+            kill_switch: snapshot.config.kill_switch || overrides.kill_switch,
+            overrides: override_lines,
+            boards,
+            events,
+        }
+    }
+}
+
+impl monitoring::Backend for ServeState {
+    fn status(&self) -> StatusDocument {
+        self.status_document()
+    }
+
+    fn metrics(&self) -> String {
+        self.metrics.as_ref().map(|h| h.render()).unwrap_or_default()
+    }
+
+    fn control(&self, action: &ControlAction, source: SocketAddr) -> Result<String, ControlError> {
+        let message = {
+            let mut overrides = self.overrides.lock().unwrap_or_else(|p| p.into_inner());
+            match action {
+                ControlAction::ForceOpen { board } | ControlAction::MetricsOnly { board } => {
+                    let id = self.board_for(board)?;
+                    if !id.has_cpp_implementation() && matches!(action, ControlAction::ForceOpen { .. }) {
+                        return Err(ControlError::BadRequest(format!("{board} has no C++ implementation to fall back to; forcing its breaker open would stop its sessions")));
+                    }
+                    let mode = if matches!(action, ControlAction::ForceOpen { .. }) { OperatorMode::ForcedOpen } else { OperatorMode::MetricsOnly };
+                    overrides.breaker_modes.insert(id, mode);
+                    format!("{board} breaker set to {}", mode_name(mode))
+                }
+                ControlAction::Release { board } => {
+                    let id = self.board_for(board)?;
+                    overrides.breaker_modes.remove(&id);
+                    format!("{board} breaker released to the file's mode")
+                }
+                ControlAction::KillSwitch { on } => {
+                    overrides.kill_switch = *on;
+                    format!("kill switch {}", if *on { "on" } else { "off" })
+                }
+            }
+        };
+        self.apply_overrides();
+        tracing::warn!(%source, action = action.name(), "operator action");
+        self.record_event("operator", format!("{message} (from {source})"));
+        Ok(message)
+    }
+
+    fn denied(&self, path: &str, source: SocketAddr, why: &str) {
+        self.record_event("denied", format!("POST {path} from {source} refused: {why}"));
+    }
+}

@@ -1,0 +1,244 @@
+//! The periodic side of `serve`: turns the runtime's counters, breaker transitions and
+//! config reloads into metrics and status-page events, re-applies operator overrides
+//! after each reload, and prints the live view (a table on a terminal, log lines
+//! otherwise).
+
+use super::fleet::FleetTotals;
+use super::state::ServeState;
+use board_api::{BoardId, Preset};
+use breaker::{State, Transition};
+use monitoring::names;
+use std::collections::BTreeMap;
+use std::io::{IsTerminal, Write};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::Receiver;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use toggles::{EventKind, Path, ReloadEvent};
+
+const TICK: Duration = Duration::from_millis(250);
+const PATHS: [Path; 4] = [Path::Cpp, Path::Rust, Path::Shadow, Path::Standby];
+const STATES: [State; 6] = [State::Closed, State::Open, State::HalfOpen, State::ForcedOpen, State::Disabled, State::MetricsOnly];
+
+/// A bounded label for a transition's free-text cause.
+pub fn cause_label(t: &Transition) -> &'static str {
+    let cause = t.cause.to_ascii_lowercase();
+    if t.to == State::ForcedOpen || t.from == State::ForcedOpen || cause.contains("operator") {
+        "operator"
+    } else if cause.contains("metrics only") {
+        "metrics_only"
+    } else if cause.contains("half-open lasted") {
+        "half_open_timeout"
+    } else if cause.contains("open wait") {
+        "open_wait_elapsed"
+    } else if cause.contains("probe") {
+        "probes"
+    } else if cause.contains("slow") {
+        "slow_rate"
+    } else if cause.contains("fail") {
+        "failure_rate"
+    } else if cause.contains("config") || cause.contains("reconfigur") {
+        "reconfigured"
+    } else {
+        "other"
+    }
+}
+
+#[derive(Default, Clone, Copy)]
+struct Seen {
+    failovers: u64,
+    gap_samples: u64,
+    compared: u64,
+    mismatched: u64,
+}
+
+pub struct Telemetry {
+    state: Arc<ServeState>,
+    totals: Arc<FleetTotals>,
+    transitions: Vec<(BoardId, Receiver<Transition>)>,
+    reloads: Receiver<ReloadEvent>,
+    seen: BTreeMap<BoardId, Seen>,
+    terminal: bool,
+    view_every: Duration,
+}
+
+impl Telemetry {
+    /// Subscribes now, so no transition between start and the first tick is missed.
+    pub fn new(state: Arc<ServeState>, totals: Arc<FleetTotals>) -> Telemetry {
+        let transitions = BoardId::ALL.iter().map(|b| (*b, state.runtime.kind(*b).breaker.subscribe())).collect();
+        let reloads = state.runtime.store().subscribe();
+        let terminal = std::io::stdout().is_terminal();
+        register_series();
+        Telemetry {
+            state,
+            totals,
+            transitions,
+            reloads,
+            seen: BTreeMap::new(),
+            terminal,
+            view_every: if terminal { Duration::from_secs(2) } else { Duration::from_secs(10) },
+        }
+    }
+
+    pub fn run(mut self, stop: Arc<AtomicBool>) {
+        let mut last_view = Instant::now();
+        while !stop.load(Ordering::Acquire) {
+            self.tick();
+            if last_view.elapsed() >= self.view_every {
+                self.view();
+                last_view = Instant::now();
+            }
+            std::thread::sleep(TICK);
+        }
+        self.tick();
+    }
+
+    pub fn tick(&mut self) {
+        let runtime = &self.state.runtime;
+        while let Ok(event) = self.reloads.try_recv() {
+            let result = if event.kind == EventKind::Applied { "applied" } else { "rejected" };
+            metrics::counter!(names::CONFIG_RELOADS_TOTAL, "result" => result).increment(1);
+            if event.kind == EventKind::Applied {
+                self.state.apply_overrides();
+            }
+        }
+        metrics::gauge!(names::CONFIG_GENERATION).set(runtime.store().load().generation as f64);
+        for (board, rx) in &self.transitions {
+            while let Ok(t) = rx.try_recv() {
+                let cause = cause_label(&t);
+                metrics::counter!(names::BREAKER_TRANSITIONS_TOTAL, "board" => board.kind(), "to" => t.to.as_str(), "cause" => cause).increment(1);
+                self.state.record_event("breaker", format!("{} breaker {} -> {}: {}", board.kind(), t.from, t.to, t.cause));
+            }
+        }
+        for board in BoardId::ALL {
+            let kind = runtime.kind(board);
+            let b = board.kind();
+            let mut counts = [0usize; 4];
+            for s in kind.live_sessions() {
+                counts[PATHS.iter().position(|p| *p == s.path()).unwrap_or(0)] += 1;
+            }
+            for (path, count) in PATHS.iter().zip(counts) {
+                metrics::gauge!(names::ACTIVE_SESSIONS, "board" => b, "path" => path.as_str()).set(count as f64);
+            }
+            let snap = kind.breaker.snapshot();
+            for state in STATES {
+                metrics::gauge!(names::BREAKER_STATE, "board" => b, "state" => state.as_str()).set(if snap.state == state { 1.0 } else { 0.0 });
+            }
+            metrics::gauge!(names::BREAKER_FAILURE_RATIO, "board" => b).set(snap.failure_rate);
+            metrics::gauge!(names::BREAKER_SLOW_RATIO, "board" => b).set(snap.slow_rate);
+
+            let now = Seen {
+                failovers: kind.counters.failovers(),
+                gap_samples: kind.counters.gap_samples(),
+                compared: kind.counters.shadow.compared(),
+                mismatched: kind.counters.shadow.mismatched(),
+            };
+            let before = self.seen.insert(board, now).unwrap_or_default();
+            metrics::counter!(names::FAILOVERS_TOTAL, "board" => b).absolute(now.failovers);
+            metrics::counter!(names::SHADOW_COMPARISONS_TOTAL, "board" => b).absolute(now.compared);
+            metrics::counter!(names::SHADOW_MISMATCHES_TOTAL, "board" => b).absolute(now.mismatched);
+            let new_failovers = now.failovers.saturating_sub(before.failovers);
+            if new_failovers > 0 {
+                // The runtime counts gap samples per kind; spread them over this tick's failovers.
+                let rate = board_api::descriptor(board, Preset::Default).map(|d| d.sampling_rate).unwrap_or(250).max(1) as f64;
+                let gap = now.gap_samples.saturating_sub(before.gap_samples) as f64 / new_failovers as f64 / rate;
+                let histogram = metrics::histogram!(names::FAILOVER_GAP_SECONDS, "board" => b);
+                for _ in 0..new_failovers {
+                    histogram.record(gap);
+                }
+                self.state.record_event("failover", format!("{new_failovers} {b} session(s) moved to C++ (gap {gap:.3} s each)"));
+            }
+        }
+        if let Some((cpu, rss)) = process_usage() {
+            metrics::counter!(names::PROCESS_CPU_SECONDS_TOTAL).absolute(cpu.as_millis() as u64 / 1000);
+            metrics::gauge!(names::PROCESS_RESIDENT_MEMORY_BYTES).set(rss as f64);
+        }
+    }
+
+    fn view(&self) {
+        let doc = self.state.status_document();
+        let totals = &self.totals;
+        let header = format!(
+            "config generation {} ({}) | {} | delivered {} dropped {} read errors {}",
+            doc.generation,
+            doc.source,
+            doc.last_reload,
+            totals.delivered.load(Ordering::Relaxed),
+            totals.dropped.load(Ordering::Relaxed),
+            totals.errors.load(Ordering::Relaxed)
+        );
+        if self.terminal {
+            let mut out = String::from("\x1b[2J\x1b[H");
+            out.push_str(&header);
+            out.push_str("\n\nboard            cpp  rust shadow standby breaker       err%  slow%  shadow cmp/mismatch  failovers\n");
+            for b in &doc.boards {
+                out.push_str(&format!(
+                    "{:<16} {:>4} {:>5} {:>6} {:>7} {:<12} {:>5.1} {:>6.1}  {:>10}/{:<8} {:>9}\n",
+                    b.board,
+                    b.sessions_cpp,
+                    b.sessions_rust,
+                    b.sessions_shadow,
+                    b.sessions_standby,
+                    b.breaker_state,
+                    b.failure_rate * 100.0,
+                    b.slow_rate * 100.0,
+                    b.shadow_compared,
+                    b.shadow_mismatched,
+                    b.failovers
+                ));
+            }
+            out.push_str("\np99 call latency per path: see /metrics (switchyard_call_duration_seconds); Ctrl-C stops\n");
+            let mut stdout = std::io::stdout().lock();
+            let _ = stdout.write_all(out.as_bytes());
+            let _ = stdout.flush();
+        } else {
+            tracing::info!("{header}");
+            for b in &doc.boards {
+                tracing::info!(
+                    board = %b.board,
+                    cpp = b.sessions_cpp,
+                    rust = b.sessions_rust,
+                    shadow = b.sessions_shadow,
+                    standby = b.sessions_standby,
+                    breaker = %b.breaker_state,
+                    error_pct = b.failure_rate * 100.0,
+                    slow_pct = b.slow_rate * 100.0,
+                    shadow_compared = b.shadow_compared,
+                    shadow_mismatched = b.shadow_mismatched,
+                    failovers = b.failovers,
+                    "board"
+                );
+            }
+        }
+    }
+}
+
+/// Registers the series that only move on rare events, at zero, so that dashboards and
+/// alert rules see them (and `increase()` works) before the first incident.
+fn register_series() {
+    for result in ["applied", "rejected"] {
+        metrics::counter!(names::CONFIG_RELOADS_TOTAL, "result" => result).increment(0);
+    }
+    for action in ["force_open", "release", "metrics_only", "kill_switch_on", "kill_switch_off"] {
+        metrics::counter!(names::CONTROL_REQUESTS_TOTAL, "action" => action, "result" => "applied").increment(0);
+    }
+    for board in BoardId::ALL {
+        let b = board.kind();
+        metrics::counter!(names::BREAKER_TRANSITIONS_TOTAL, "board" => b, "to" => State::Open.as_str(), "cause" => "failure_rate").increment(0);
+        metrics::counter!(names::SAMPLES_DROPPED_TOTAL, "board" => b).increment(0);
+        let _ = metrics::histogram!(names::FAILOVER_GAP_SECONDS, "board" => b);
+    }
+}
+
+/// CPU time and resident bytes of this process, from /proc (Linux).
+pub fn process_usage() -> Option<(Duration, u64)> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // Fields after the command name (which may hold spaces) start after the last ')'.
+    let rest = &stat[stat.rfind(')')? + 2..];
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks: u64 = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
+    let statm = std::fs::read_to_string("/proc/self/statm").ok()?;
+    let rss_pages: u64 = statm.split_whitespace().nth(1)?.parse().ok()?;
+    // USER_HZ is 100 and pages are 4 KiB on the Linux targets switchyard runs on.
+    Some((Duration::from_millis(ticks * 10), rss_pages * 4096))
+}

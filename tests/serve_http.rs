@@ -1,0 +1,221 @@
+//! `switchyard serve` as an operator runs it: the real binary on a temp config and an
+//! ephemeral port, scraped and controlled over real HTTP, stopped by SIGTERM.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const TOKEN: &str = "test-token-0123456789abcdef";
+const DEADLINE: Duration = Duration::from_secs(30);
+
+const CONFIG: &str = "kill_switch: false\nboards:\n  synthetic: rust\n";
+const SESSIONS: &str = "sessions:\n  - {board: synthetic, serial_number: REC-1, record: true}\n  - {board: synthetic, serial_number: REC-2}\n";
+
+struct Serve {
+    child: Child,
+    addr: SocketAddr,
+    dir: Option<tempfile::TempDir>,
+}
+
+fn write_config(dir: &Path) -> PathBuf {
+    std::fs::write(dir.join("switchyard.yaml"), CONFIG).unwrap();
+    std::fs::write(dir.join("sessions.yaml"), SESSIONS).unwrap();
+    dir.join("switchyard.yaml")
+}
+
+fn command(config: &Path, data_dir: &Path, listen: &str) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_switchyard"));
+    cmd.args(["serve", "--config"]).arg(config).arg("--data-dir").arg(data_dir).args(["--listen", listen, "--poll-ms", "20"]);
+    cmd.env_remove("SWITCHYARD_CONTROL_TOKEN").env("RUST_LOG", "warn");
+    cmd
+}
+
+impl Serve {
+    fn start(token: Option<&str>) -> Serve {
+        let dir = tempfile::tempdir().unwrap();
+        let config = write_config(dir.path());
+        let mut cmd = command(&config, &dir.path().join("data"), "127.0.0.1:0");
+        if let Some(t) = token {
+            cmd.env("SWITCHYARD_CONTROL_TOKEN", t);
+        }
+        let mut child = cmd.stdout(Stdio::piped()).stderr(Stdio::inherit()).spawn().unwrap();
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+        let addr = line.trim().strip_prefix("listening on http://").unwrap_or_else(|| panic!("unexpected first line {line:?}")).parse().unwrap();
+        Serve { child, addr, dir: Some(dir) }
+    }
+
+    fn stop(mut self) -> (std::process::ExitStatus, tempfile::TempDir) {
+        let status = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status().unwrap();
+        assert!(status.success());
+        let started = Instant::now();
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return (status, self.dir.take().unwrap());
+            }
+            assert!(started.elapsed() < DEADLINE, "serve did not stop after SIGTERM");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for Serve {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// One HTTP/1.1 request over a plain socket; returns (status code, body).
+fn http(addr: SocketAddr, method: &str, path: &str, auth: Option<&str>) -> (u16, String) {
+    let mut stream = TcpStream::connect(addr).unwrap();
+    stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let auth = auth.map(|a| format!("Authorization: {a}\r\n")).unwrap_or_default();
+    write!(stream, "{method} {path} HTTP/1.1\r\nHost: {addr}\r\n{auth}Content-Length: 0\r\nConnection: close\r\n\r\n").unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    let (head, body) = response.split_once("\r\n\r\n").unwrap();
+    let code = head.split_whitespace().nth(1).unwrap().parse().unwrap();
+    (code, body.to_owned())
+}
+
+fn wait_for(what: &str, mut check: impl FnMut() -> bool) {
+    let started = Instant::now();
+    while !check() {
+        assert!(started.elapsed() < DEADLINE, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn status(addr: SocketAddr) -> serde_json::Value {
+    let (code, body) = http(addr, "GET", "/status", None);
+    assert_eq!(code, 200);
+    serde_json::from_str(&body).unwrap()
+}
+
+fn synthetic(status: &serde_json::Value) -> serde_json::Value {
+    status["boards"].as_array().unwrap().iter().find(|b| b["board"] == "synthetic").cloned().expect("synthetic on the status page")
+}
+
+#[test]
+fn serves_metrics_status_and_page_then_stops_cleanly_on_sigterm() {
+    let serve = Serve::start(None);
+    let addr = serve.addr;
+    let mut metrics = String::new();
+    wait_for("samples delivered and sessions counted in /metrics", || {
+        metrics = http(addr, "GET", "/metrics", None).1;
+        metrics.lines().any(|l| l.starts_with("switchyard_samples_delivered_total{board=\"synthetic\"}") && !l.ends_with(" 0"))
+            && metrics.contains("switchyard_active_sessions{board=\"synthetic\",path=\"rust\"} 2")
+    });
+    for name in [
+        "switchyard_calls_total",
+        "switchyard_call_duration_seconds_bucket",
+        "switchyard_routing_decisions_total",
+        "switchyard_breaker_state",
+        "switchyard_breaker_transitions_total",
+        "switchyard_failovers_total",
+        "switchyard_failover_gap_seconds_bucket",
+        "switchyard_shadow_comparisons_total",
+        "switchyard_shadow_mismatches_total",
+        "switchyard_samples_dropped_total",
+        "switchyard_config_generation",
+        "switchyard_config_reloads_total",
+        "switchyard_process_cpu_seconds_total",
+        "switchyard_process_resident_memory_bytes",
+    ] {
+        assert!(metrics.contains(name), "{name} missing from /metrics:\n{metrics}");
+    }
+    assert!(!metrics.contains("quantile="), "histograms, not summaries");
+    assert!(!metrics.contains("REC-1"), "a session identity must never be a label");
+
+    let doc = status(addr);
+    assert_eq!(doc["generation"], 1);
+    assert!(doc["source"].as_str().unwrap().ends_with("switchyard.yaml"));
+    let board = synthetic(&doc);
+    assert_eq!(board["mode"], "rust");
+    assert_eq!(board["sessions_rust"], 2);
+    assert_eq!(board["breaker_state"], "CLOSED");
+
+    let (code, page) = http(addr, "GET", "/", None);
+    assert_eq!(code, 200);
+    assert!(page.contains("<html") && page.contains("synthetic") && page.contains("CLOSED"));
+    assert_eq!(http(addr, "GET", "/nope", None).0, 404);
+
+    // Controls are off without a token: refused, nothing changes.
+    assert_eq!(http(addr, "POST", "/control/breaker/synthetic/force-open", Some(&format!("Bearer {TOKEN}"))).0, 403);
+    assert_eq!(synthetic(&status(addr))["breaker_state"], "CLOSED");
+
+    let (exit, dir) = serve.stop();
+    assert!(exit.success(), "serve exited with {exit:?} after SIGTERM");
+    let csv = std::fs::read_to_string(dir.path().join("data/synthetic-REC-1.csv")).unwrap();
+    assert!(csv.ends_with('\n'), "the recording ends with a complete line");
+    let columns: Vec<usize> = csv.lines().map(|l| l.split('\t').count()).collect();
+    assert!(columns.len() > 10, "recorded {} lines", columns.len());
+    assert!(columns.iter().all(|c| *c == columns[0]), "every line has all of the board's rows");
+    assert!(!dir.path().join("data/synthetic-REC-2.csv").exists(), "unrecorded sessions write no file");
+}
+
+#[test]
+fn operator_controls_need_the_token_and_are_audited() {
+    let serve = Serve::start(Some(TOKEN));
+    let addr = serve.addr;
+    let bearer = format!("Bearer {TOKEN}");
+    wait_for("sessions on rust", || synthetic(&status(addr))["sessions_rust"] == 2);
+
+    assert_eq!(http(addr, "POST", "/control/breaker/synthetic/force-open", None).0, 401);
+    assert_eq!(http(addr, "POST", "/control/breaker/synthetic/force-open", Some("Bearer wrong-token-0123456789")).0, 401);
+    assert_eq!(synthetic(&status(addr))["breaker_state"], "CLOSED", "a refused request changes nothing");
+
+    let (code, reason) = http(addr, "POST", "/control/breaker/nosuchboard/force-open", Some(&bearer));
+    assert_eq!(code, 400);
+    assert!(reason.contains("nosuchboard"), "{reason}");
+    let (code, reason) = http(addr, "POST", "/control/kill-switch/maybe", Some(&bearer));
+    assert_eq!(code, 400);
+    assert!(reason.contains("maybe"), "{reason}");
+    assert_eq!(http(addr, "GET", "/control/kill-switch/on", Some(&bearer)).0, 405);
+
+    assert_eq!(http(addr, "POST", "/control/breaker/synthetic/force-open", Some(&bearer)).0, 200);
+    wait_for("every synthetic session on C++", || {
+        let b = synthetic(&status(addr));
+        b["breaker_state"] == "FORCED_OPEN" && b["sessions_rust"] == 0 && b["sessions_cpp"] == 2
+    });
+    let doc = status(addr);
+    assert!(synthetic(&doc)["override_note"].as_str().unwrap().contains("runtime override"));
+    assert!(doc["overrides"].as_array().unwrap().iter().any(|o| o.as_str().unwrap().contains("synthetic")));
+    let events = doc["events"].as_array().unwrap();
+    let operator = events.iter().find(|e| e["kind"] == "operator").expect("the action is in the audit trail");
+    assert!(operator["detail"].as_str().unwrap().contains("127.0.0.1"), "{operator}");
+    assert!(events.iter().filter(|e| e["kind"] == "denied").count() >= 2, "refused requests are audited too");
+
+    assert_eq!(http(addr, "POST", "/control/breaker/synthetic/release", Some(&bearer)).0, 200);
+    wait_for("breaker back to automatic", || synthetic(&status(addr))["breaker_state"] == "CLOSED");
+    assert!(status(addr)["overrides"].as_array().unwrap().is_empty());
+    let metrics = http(addr, "GET", "/metrics", None).1;
+    assert!(metrics.contains("switchyard_control_requests_total{action=\"force_open\",result=\"applied\"} 1"), "{metrics}");
+}
+
+#[test]
+fn a_port_in_use_is_named_and_exits_non_zero() {
+    let taken = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap().to_string();
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path());
+    let out = command(&config, &dir.path().join("data"), &addr).output().unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains(&addr) && stderr.contains("already in use"), "{stderr}");
+}
+
+#[test]
+fn an_unwritable_data_directory_fails_at_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path());
+    let not_a_dir = dir.path().join("plain-file");
+    std::fs::write(&not_a_dir, b"").unwrap();
+    let out = command(&config, &not_a_dir.join("data"), "127.0.0.1:0").output().unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("plain-file") && stderr.contains("data directory"), "{stderr}");
+}
