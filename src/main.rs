@@ -1,4 +1,7 @@
-//! The `switchyard` command line.
+//! The `switchyard` command line. Each subcommand is one variant of [`Command`] whose
+//! logic lives in a function under `cli/`; this file only parses and maps to exit codes.
+
+mod cli;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -13,6 +16,10 @@ struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Command {
+    /// Validate a config file and print what each board will do (exit 0 valid, 2 invalid).
+    Check(cli::check::CheckArgs),
+    /// Print the decision for one session: path, reason, rule, bucket and ramp step.
+    Explain(cli::explain::ExplainArgs),
     /// Run the sessions, record them, and serve the status page, metrics and controls.
     Serve(switchyard::serve::args::ServeArgs),
 }
@@ -20,8 +27,16 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let code = match &cli.command {
-        Some(Command::Serve(args)) => switchyard::serve::args::run(args),
-        None => switchyard::serve::args::run(&switchyard::serve::args::defaults()),
+        Some(Command::Check(args)) => cli::check::run(args),
+        Some(Command::Explain(args)) => cli::explain::run(args),
+        Some(Command::Serve(args)) => Ok(switchyard::serve::args::run(args)),
+        None => Ok(switchyard::serve::args::run(&switchyard::serve::args::defaults())),
     };
-    ExitCode::from(code)
+    match code {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            eprintln!("switchyard: {e:#}");
+            ExitCode::from(cli::EXIT_FAILURE)
+        }
+    }
 }

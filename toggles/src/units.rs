@@ -231,9 +231,14 @@ impl Timestamp {
     }
 
     pub fn from_system_time(t: std::time::SystemTime) -> Timestamp {
+        // Seconds and sub-second millis separately: a u128 division costs more than
+        // the rest of a decision.
+        let millis = |d: std::time::Duration| {
+            (d.as_secs().min(i64::MAX as u64 / 1000) as i64) * 1000 + i64::from(d.subsec_millis())
+        };
         match t.duration_since(std::time::UNIX_EPOCH) {
-            Ok(d) => Timestamp(d.as_millis().min(i64::MAX as u128) as i64),
-            Err(e) => Timestamp(-(e.duration().as_millis().min(i64::MAX as u128) as i64)),
+            Ok(d) => Timestamp(millis(d)),
+            Err(e) => Timestamp(-millis(e.duration())),
         }
     }
 }

@@ -7,6 +7,7 @@
 //! watch on the file itself goes silent after the first such replacement.
 
 use crate::store::ToggleStore;
+use notify::event::{AccessKind, AccessMode};
 use notify::{EventKind, RecursiveMode, Watcher};
 use std::path::{Path, PathBuf};
 use std::sync::{mpsc, Arc};
@@ -99,7 +100,12 @@ pub fn watch(store: Arc<ToggleStore>, options: WatchOptions) -> Result<WatchHand
 fn relevant(event: &notify::Result<notify::Event>) -> bool {
     match event {
         // Our own reads open and close the file; they must not cause another reload.
-        Ok(e) => !matches!(e.kind, EventKind::Access(_)),
+        // A close after writing is the best sign that a write finished, so it counts.
+        Ok(e) => match e.kind {
+            EventKind::Access(AccessKind::Close(AccessMode::Write)) => true,
+            EventKind::Access(_) => false,
+            _ => true,
+        },
         Err(_) => true,
     }
 }

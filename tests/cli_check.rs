@@ -1,0 +1,46 @@
+//! `switchyard check`: exit 0 with a per-board summary for a valid file, 2 with the
+//! located error for an invalid one.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn switchyard() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_switchyard"))
+}
+
+fn shipped() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("config/switchyard.yaml")
+}
+
+#[test]
+fn shipped_config_checks_clean() {
+    let out = switchyard().arg("check").arg(shipped()).args(["--at", "2026-12-01T10:30:00Z"]).output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(stdout.contains("valid"), "{stdout}");
+    assert!(stdout.contains("cyton            rust for 25% of sessions"), "{stdout}");
+    assert!(stdout.contains("(step 2 of 4: 5% now)"), "{stdout}");
+    assert!(stdout.contains("muse_2"), "{stdout}");
+}
+
+#[test]
+fn broken_configs_exit_2_with_file_line_column_and_field() {
+    let dir = tempfile::tempdir().unwrap();
+    let cases = [
+        ("boards:\n  cyton:\n    mode: rust\n    percent: 150\n", ":4:14: boards.cyton.percent: 150 is above 100"),
+        ("boards:\n  muse_s: shadow\n", "boards.muse_s.mode: muse_s has no C++ implementation"),
+        ("boards:\n  cyton:\n    mode: rust\n    pecent: 5\n", ":4:5: boards.cyton.pecent: unknown field `pecent`"),
+        ("", "empty"),
+    ];
+    for (i, (yaml, want)) in cases.iter().enumerate() {
+        let path = dir.path().join(format!("bad{i}.yaml"));
+        std::fs::write(&path, yaml).unwrap();
+        let out = switchyard().arg("check").arg(&path).output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{stderr}");
+        assert!(stderr.contains(want), "wanted {want:?} in {stderr}");
+        assert!(stderr.contains(&path.display().to_string()), "{stderr}");
+    }
+    let out = switchyard().arg("check").arg(dir.path().join("missing.yaml")).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+}
