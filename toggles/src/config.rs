@@ -178,7 +178,7 @@ fn default_tolerance() -> f64 {
 
 fn tolerance<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
     let v = f64::deserialize(d)?;
-    if !v.is_finite() || v < 0.0 || v > 1.0 {
+    if !(0.0..=1.0).contains(&v) {
         return Err(de::Error::custom(format!(
             "{v} is not a relative tolerance; give a number from 0 to 1 (like 1e-9)"
         )));
