@@ -8,5 +8,6 @@
 
 pub mod dispatch;
 pub mod serve;
+pub mod drill;
 
 pub use dispatch::{Routing, Runtime, RuntimeError, Session, FAILOVER_MARKER};

@@ -22,6 +22,8 @@ enum Command {
     Explain(cli::explain::ExplainArgs),
     /// Run the sessions, record them, and serve the status page, metrics and controls.
     Serve(switchyard::serve::args::ServeArgs),
+    /// Rehearse an incident: inject faults into a board's Rust path and time the fallback.
+    Drill(switchyard::drill::DrillArgs),
 }
 
 fn main() -> ExitCode {
@@ -30,6 +32,7 @@ fn main() -> ExitCode {
         Some(Command::Check(args)) => cli::check::run(args),
         Some(Command::Explain(args)) => cli::explain::run(args),
         Some(Command::Serve(args)) => Ok(switchyard::serve::args::run(args)),
+        Some(Command::Drill(args)) => Ok(switchyard::drill::run_cli(args)),
         None => Ok(switchyard::serve::args::run(&switchyard::serve::args::defaults())),
     };
     match code {

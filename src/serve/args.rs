@@ -90,3 +90,10 @@ struct DefaultsOnly {
 pub fn defaults() -> ServeArgs {
     <DefaultsOnly as clap::Parser>::parse_from(["switchyard"]).args
 }
+
+/// Logging for short commands whose own output is the point (`drill`): warnings only,
+/// unless `RUST_LOG` says otherwise.
+pub fn init_logging_quiet() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("error"));
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+}

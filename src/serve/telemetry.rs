@@ -124,8 +124,8 @@ impl Telemetry {
             for state in STATES {
                 metrics::gauge!(names::BREAKER_STATE, "board" => b, "state" => state.as_str()).set(if snap.state == state { 1.0 } else { 0.0 });
             }
-            metrics::gauge!(names::BREAKER_FAILURE_RATIO, "board" => b).set(snap.failure_rate);
-            metrics::gauge!(names::BREAKER_SLOW_RATIO, "board" => b).set(snap.slow_rate);
+            metrics::gauge!(names::BREAKER_FAILURE_RATIO, "board" => b).set(snap.failure_rate / 100.0);
+            metrics::gauge!(names::BREAKER_SLOW_RATIO, "board" => b).set(snap.slow_rate / 100.0);
 
             let now = Seen {
                 failovers: kind.counters.failovers(),
@@ -180,8 +180,8 @@ impl Telemetry {
                     b.sessions_shadow,
                     b.sessions_standby,
                     b.breaker_state,
-                    b.failure_rate * 100.0,
-                    b.slow_rate * 100.0,
+                    b.failure_percent,
+                    b.slow_percent,
                     b.shadow_compared,
                     b.shadow_mismatched,
                     b.failovers
@@ -201,8 +201,8 @@ impl Telemetry {
                     shadow = b.sessions_shadow,
                     standby = b.sessions_standby,
                     breaker = %b.breaker_state,
-                    error_pct = b.failure_rate * 100.0,
-                    slow_pct = b.slow_rate * 100.0,
+                    error_pct = b.failure_percent,
+                    slow_pct = b.slow_percent,
                     shadow_compared = b.shadow_compared,
                     shadow_mismatched = b.shadow_mismatched,
                     failovers = b.failovers,
