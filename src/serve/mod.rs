@@ -86,6 +86,10 @@ pub enum ServeError {
 pub struct RunSummary {
     pub sessions: usize,
     pub seconds: f64,
+    /// From the moment every session streams to the stop request.
+    pub streaming_seconds: f64,
+    /// CPU used over `streaming_seconds` (start-up and shutdown excluded).
+    pub streaming_cpu_seconds: f64,
     pub samples_delivered: u64,
     pub samples_dropped: u64,
     pub read_errors: u64,
@@ -161,6 +165,8 @@ pub fn run_until(options: &ServeOptions, stop: Arc<AtomicBool>) -> Result<RunSum
         served.push(fleet::start(&runtime, spec, &options.data_dir)?);
     }
     let session_count = served.len();
+    let streaming_since = Instant::now();
+    let streaming_cpu_before = telemetry::process_usage().map(|(c, _)| c).unwrap_or_default();
     let workers = options.workers.max(1).min(session_count.max(1));
     let mut shares: Vec<Vec<Served>> = (0..workers).map(|_| Vec::new()).collect();
     for (i, s) in served.into_iter().enumerate() {
@@ -195,6 +201,8 @@ pub fn run_until(options: &ServeOptions, stop: Arc<AtomicBool>) -> Result<RunSum
         }
         std::thread::sleep(Duration::from_millis(100));
     }
+    let streaming_seconds = streaming_since.elapsed().as_secs_f64();
+    let streaming_cpu = telemetry::process_usage().map(|(c, _)| c).unwrap_or_default().saturating_sub(streaming_cpu_before);
     tracing::info!("stopping: streams, recordings, sessions");
     for h in handles {
         let _ = h.join();
@@ -210,6 +218,8 @@ pub fn run_until(options: &ServeOptions, stop: Arc<AtomicBool>) -> Result<RunSum
     let summary = RunSummary {
         sessions: session_count,
         seconds: started.elapsed().as_secs_f64(),
+        streaming_seconds,
+        streaming_cpu_seconds: streaming_cpu.as_secs_f64(),
         samples_delivered: totals.delivered.load(Ordering::Relaxed),
         samples_dropped: totals.dropped.load(Ordering::Relaxed),
         read_errors: totals.errors.load(Ordering::Relaxed),
