@@ -219,3 +219,25 @@ fn an_unwritable_data_directory_fails_at_start() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("plain-file") && stderr.contains("data directory"), "{stderr}");
 }
+
+#[test]
+fn config_edits_show_on_the_status_page_and_in_metrics() {
+    let serve = Serve::start(None);
+    let addr = serve.addr;
+    let config = serve.dir.as_ref().unwrap().path().join("switchyard.yaml");
+    wait_for("sessions on rust", || synthetic(&status(addr))["sessions_rust"] == 2);
+
+    std::fs::write(&config, "boards:\n  synthetic: {mode: rust, percent: 50}\n").unwrap();
+    wait_for("generation 2 applied", || status(addr)["generation"] == 2);
+    let doc = status(addr);
+    assert!(doc["last_reload"].as_str().unwrap().contains("applied generation 2"), "{doc}");
+    assert_eq!(synthetic(&doc)["percent"], 50.0);
+    assert!(doc["events"].as_array().unwrap().iter().any(|e| e["kind"] == "config"), "{doc}");
+
+    std::fs::write(&config, "boards:\n  synthetic: {mode: rust, percent: 150}\n").unwrap();
+    wait_for("the rejection on the page", || status(addr)["last_reload"].as_str().unwrap().starts_with("rejected"));
+    let doc = status(addr);
+    assert_eq!(doc["generation"], 2, "a rejected edit leaves the config in force");
+    assert!(doc["events"].as_array().unwrap().iter().any(|e| e["kind"] == "rejected"));
+    wait_for("the rejection counted", || http(addr, "GET", "/metrics", None).1.contains("switchyard_config_reloads_total{result=\"rejected\"} 1"));
+}
