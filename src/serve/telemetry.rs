@@ -58,6 +58,7 @@ pub struct Telemetry {
     transitions: Vec<(BoardId, Receiver<Transition>)>,
     reloads: Receiver<ReloadEvent>,
     seen: BTreeMap<BoardId, Seen>,
+    latency_at_last_view: [[u64; super::fleet::LATENCY_SLOTS]; 4],
     terminal: bool,
     view_every: Duration,
 }
@@ -75,6 +76,7 @@ impl Telemetry {
             transitions,
             reloads,
             seen: BTreeMap::new(),
+            latency_at_last_view: [[0; super::fleet::LATENCY_SLOTS]; 4],
             terminal,
             view_every: if terminal { Duration::from_secs(2) } else { Duration::from_secs(10) },
         }
@@ -155,8 +157,30 @@ impl Telemetry {
         }
     }
 
-    fn view(&self) {
+    /// p99 read latency per path since the last view, as text.
+    fn p99_line(&mut self) -> String {
+        let now = self.totals.latency_counts();
+        let mut parts = Vec::new();
+        for (i, path) in PATHS.iter().enumerate() {
+            let mut delta = [0u64; super::fleet::LATENCY_SLOTS];
+            for (b, d) in delta.iter_mut().enumerate() {
+                *d = now[i][b].saturating_sub(self.latency_at_last_view[i][b]);
+            }
+            if let Some(p) = super::fleet::p99(&delta) {
+                parts.push(if p.is_finite() { format!("{} <= {:.3} ms", path.as_str(), p * 1000.0) } else { format!("{} > 5 s", path.as_str()) });
+            }
+        }
+        self.latency_at_last_view = now;
+        if parts.is_empty() {
+            "no reads".to_owned()
+        } else {
+            parts.join(", ")
+        }
+    }
+
+    fn view(&mut self) {
         let doc = self.state.status_document();
+        let p99 = self.p99_line();
         let totals = &self.totals;
         let header = format!(
             "config generation {} ({}) | {} | delivered {} dropped {} read errors {}",
@@ -187,12 +211,12 @@ impl Telemetry {
                     b.failovers
                 ));
             }
-            out.push_str("\np99 call latency per path: see /metrics (switchyard_call_duration_seconds); Ctrl-C stops\n");
+            out.push_str(&format!("\np99 read latency per path: {p99}\nCtrl-C stops\n"));
             let mut stdout = std::io::stdout().lock();
             let _ = stdout.write_all(out.as_bytes());
             let _ = stdout.flush();
         } else {
-            tracing::info!("{header}");
+            tracing::info!("{header} | p99 read latency: {p99}");
             for b in &doc.boards {
                 tracing::info!(
                     board = %b.board,
