@@ -1,0 +1,532 @@
+//! The exported C functions, with BrainFlow's names, signatures and exit codes.
+
+use crate::streamer::Streamer;
+use crate::{logging, table};
+use board_api::{descriptor, BoardError, BoardId, BoardDescriptor, ChannelKind, ExitCode, InputParams, Preset, Result, SampleMatrix};
+use board_api::Board as _;
+use std::ffi::{c_char, c_double, c_int, CStr};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+/// Runs an export body: logs the call, maps its error to BrainFlow's exit code, and turns
+/// a panic into GENERAL_ERROR so that it never unwinds into C.
+fn guard(name: &'static str, body: impl FnOnce() -> Result<()>) -> c_int {
+    tracing::debug!(function = name, "board controller call");
+    match catch_unwind(AssertUnwindSafe(body)) {
+        Ok(Ok(())) => ExitCode::StatusOk.code(),
+        Ok(Err(e)) => {
+            tracing::debug!(function = name, code = e.code.code(), error = %e.message, "board controller call failed");
+            e.code.code()
+        }
+        Err(_) => {
+            tracing::error!(function = name, "panic inside the board controller; returned GENERAL_ERROR");
+            ExitCode::GeneralError.code()
+        }
+    }
+}
+
+fn null(what: &str) -> BoardError {
+    BoardError::invalid_arguments(format!("{what} is a null pointer"))
+}
+
+/// A C string argument as UTF-8 text.
+fn text<'a>(ptr: *const c_char, what: &str) -> Result<&'a str> {
+    if ptr.is_null() {
+        return Err(null(what));
+    }
+    // SAFETY: non-null, and the C contract of every export is a NUL-terminated string
+    // that lives for the duration of the call.
+    let c = unsafe { CStr::from_ptr(ptr) };
+    c.to_str().map_err(|e| BoardError::invalid_arguments(format!("{what} is not valid UTF-8: {e}")))
+}
+
+fn params(ptr: *const c_char) -> Result<InputParams> {
+    InputParams::from_json(text(ptr, "params")?)
+}
+
+fn length(value: c_int, what: &str) -> Result<usize> {
+    usize::try_from(value).map_err(|_| BoardError::invalid_arguments(format!("{what} is negative ({value})")))
+}
+
+fn preset_of(value: c_int) -> Result<Preset> {
+    Preset::from_index(value)
+}
+
+/// A caller-owned output array of `len` elements.
+fn out_slice<'a, T>(ptr: *mut T, len: usize, what: &str) -> Result<&'a mut [T]> {
+    if ptr.is_null() {
+        return Err(null(what));
+    }
+    if len == 0 {
+        return Ok(&mut []);
+    }
+    // SAFETY: non-null; the caller promises (BrainFlow's contract) that it points to at
+    // least `len` writable elements that nothing else accesses during the call.
+    Ok(unsafe { std::slice::from_raw_parts_mut(ptr, len) })
+}
+
+fn write_int(ptr: *mut c_int, value: usize, what: &str) -> Result<()> {
+    let v = c_int::try_from(value).map_err(|_| BoardError::general(format!("{what} {value} does not fit in an int")))?;
+    out_slice(ptr, 1, what)?[0] = v;
+    Ok(())
+}
+
+/// Copies `s` into a caller buffer of `max_len` bytes, writing its length to `len`; a
+/// buffer too small for `s` is INVALID_ARGUMENTS_ERROR (nothing is written).
+fn write_text(s: &str, out: *mut c_char, len: *mut c_int, max_len: c_int) -> Result<()> {
+    let max = length(max_len, "max_len")?;
+    if s.len() > max {
+        return Err(BoardError::invalid_arguments(format!(
+            "output buffer of {max} bytes is too small for {} bytes",
+            s.len()
+        )));
+    }
+    let buf = out_slice(out.cast::<u8>(), max, "output string")?;
+    buf[..s.len()].copy_from_slice(s.as_bytes());
+    if s.len() < max {
+        buf[s.len()] = 0;
+    }
+    write_int(len, s.len(), "len")
+}
+
+fn descr(board_id: c_int, preset: c_int) -> Result<&'static BoardDescriptor> {
+    descriptor(BoardId::from_id(board_id)?, preset_of(preset)?)
+}
+
+/// Copies `data` (row-major, `rows × samples`) into the caller's buffer of
+/// `rows × capacity` doubles, with stride `samples` as BrainFlow's bindings read it.
+fn copy_out(data: &SampleMatrix, buf: *mut c_double, capacity: usize) -> Result<()> {
+    let values = data.as_slice();
+    let rows = data.rows();
+    let room = rows
+        .checked_mul(capacity)
+        .ok_or_else(|| BoardError::invalid_arguments("requested sample count overflows the buffer size"))?;
+    let out = out_slice(buf, room, "data buffer")?;
+    out[..values.len()].copy_from_slice(values);
+    Ok(())
+}
+
+#[no_mangle]
+pub extern "C" fn prepare_session(board_id: c_int, json_brainflow_input_params: *const c_char) -> c_int {
+    guard("prepare_session", || table::prepare(board_id, params(json_brainflow_input_params)?))
+}
+
+#[no_mangle]
+pub extern "C" fn is_prepared(prepared: *mut c_int, board_id: c_int, json_brainflow_input_params: *const c_char) -> c_int {
+    guard("is_prepared", || {
+        let p = params(json_brainflow_input_params)?;
+        write_int(prepared, table::is_prepared(board_id, p) as usize, "prepared")
+    })
+}
+
+#[no_mangle]
+pub extern "C" fn start_stream(
+    buffer_size: c_int,
+    streamer_params: *const c_char,
+    board_id: c_int,
+    json_brainflow_input_params: *const c_char,
+) -> c_int {
+    guard("start_stream", || {
+        let p = params(json_brainflow_input_params)?;
+        if buffer_size <= 0 {
+            return Err(BoardError::new(
+                ExitCode::InvalidBufferSizeError,
+                format!("buffer_size {buffer_size} must be positive"),
+            ));
+        }
+        let spec = if streamer_params.is_null() { "" } else { text(streamer_params, "streamer_params")? };
+        table::with_session(board_id, p, |entry| {
+            let streamer = if spec.is_empty() { None } else { Some(Streamer::open(spec, Preset::Default)?) };
+            entry.session.start_stream(buffer_size as usize)?;
+            entry.flushed_at_stop = false;
+            entry.streamers.extend(streamer);
+            Ok(())
+        })
+    })
+}
+
+#[no_mangle]
+pub extern "C" fn stop_stream(board_id: c_int, json_brainflow_input_params: *const c_char) -> c_int {
+    guard("stop_stream", || {
+        let p = params(json_brainflow_input_params)?;
+        table::with_session(board_id, p, |entry| {
+            entry.session.stop_stream()?;
+            // Streamers receive samples when they leave the buffer; at stop, what is still
+            // buffered is written too, so a file holds the whole stream.
+            flush_buffered(entry)?;
+            entry.flushed_at_stop = true;
+            Ok(())
+        })
+    })
+}
+
+fn flush_buffered(entry: &mut table::Entry) -> Result<()> {
+    if entry.streamers.is_empty() || entry.flushed_at_stop {
+        return Ok(());
+    }
+    let presets: Vec<Preset> = entry.streamers.iter().map(|s| s.preset).collect();
+    for preset in presets {
+        let count = entry.session.board_data_count(preset)?;
+        let mut data = SampleMatrix::new(entry.session.descriptor(preset)?.num_rows);
+        entry.session.get_current_board_data(count, preset, &mut data)?;
+        for s in entry.streamers.iter_mut().filter(|s| s.preset == preset) {
+            s.write(&data)?;
+        }
+    }
+    Ok(())
+}
+
+#[no_mangle]
+pub extern "C" fn release_session(board_id: c_int, json_brainflow_input_params: *const c_char) -> c_int {
+    guard("release_session", || table::release(board_id, params(json_brainflow_input_params)?))
+}
+
+#[no_mangle]
+pub extern "C" fn release_all_sessions() -> c_int {
+    guard("release_all_sessions", || {
+        table::release_all();
+        Ok(())
+    })
+}
+
+#[no_mangle]
+pub extern "C" fn get_current_board_data(
+    num_samples: c_int,
+    preset: c_int,
+    data_buf: *mut c_double,
+    returned_samples: *mut c_int,
+    board_id: c_int,
+    json_brainflow_input_params: *const c_char,
+) -> c_int {
+    guard("get_current_board_data", || {
+        let p = params(json_brainflow_input_params)?;
+        let count = length(num_samples, "num_samples")?;
+        let preset = preset_of(preset)?;
+        if data_buf.is_null() {
+            return Err(null("data_buf"));
+        }
+        if returned_samples.is_null() {
+            return Err(null("returned_samples"));
+        }
+        table::with_session(board_id, p, |entry| {
+            let mut data = SampleMatrix::new(entry.session.descriptor(preset)?.num_rows);
+            entry.session.get_current_board_data(count, preset, &mut data)?;
+            copy_out(&data, data_buf, count)?;
+            write_int(returned_samples, data.samples(), "returned_samples")
+        })
+    })
+}
+
+#[no_mangle]
+pub extern "C" fn get_board_data_count(
+    preset: c_int,
+    result: *mut c_int,
+    board_id: c_int,
+    json_brainflow_input_params: *const c_char,
+) -> c_int {
+    guard("get_board_data_count", || {
+        let p = params(json_brainflow_input_params)?;
+        let preset = preset_of(preset)?;
+        if result.is_null() {
+            return Err(null("result"));
+        }
+        table::with_session(board_id, p, |entry| write_int(result, entry.session.board_data_count(preset)?, "result"))
+    })
+}
+
+#[no_mangle]
+pub extern "C" fn get_board_data(
+    data_count: c_int,
+    preset: c_int,
+    data_buf: *mut c_double,
+    board_id: c_int,
+    json_brainflow_input_params: *const c_char,
+) -> c_int {
+    guard("get_board_data", || {
+        let p = params(json_brainflow_input_params)?;
+        let count = length(data_count, "data_count")?;
+        let preset = preset_of(preset)?;
+        if data_buf.is_null() {
+            return Err(null("data_buf"));
+        }
+        table::with_session(board_id, p, |entry| {
+            let mut data = SampleMatrix::new(entry.session.descriptor(preset)?.num_rows);
+            entry.session.get_board_data(count, preset, &mut data)?;
+            if !entry.flushed_at_stop {
+                for s in entry.streamers.iter_mut().filter(|s| s.preset == preset) {
+                    s.write(&data)?;
+                }
+            }
+            copy_out(&data, data_buf, count)
+        })
+    })
+}
+
+#[no_mangle]
+pub extern "C" fn get_board_sampling_rate(
+    preset: c_int,
+    sampling_rate: *mut c_int,
+    board_id: c_int,
+    json_brainflow_input_params: *const c_char,
+) -> c_int {
+    guard("get_board_sampling_rate", || {
+        let p = params(json_brainflow_input_params)?;
+        let preset = preset_of(preset)?;
+        if sampling_rate.is_null() {
+            return Err(null("sampling_rate"));
+        }
+        table::with_session(board_id, p, |entry| {
+            write_int(sampling_rate, entry.session.descriptor(preset)?.sampling_rate as usize, "sampling_rate")
+        })
+    })
+}
+
+#[no_mangle]
+pub extern "C" fn insert_marker(value: c_double, preset: c_int, board_id: c_int, json_brainflow_input_params: *const c_char) -> c_int {
+    guard("insert_marker", || {
+        let p = params(json_brainflow_input_params)?;
+        let preset = preset_of(preset)?;
+        table::with_session(board_id, p, |entry| entry.session.insert_marker(value, preset))
+    })
+}
+
+#[no_mangle]
+pub extern "C" fn config_board(
+    config: *const c_char,
+    response: *mut c_char,
+    response_len: *mut c_int,
+    response_max_len: c_int,
+    board_id: c_int,
+    json_brainflow_input_params: *const c_char,
+) -> c_int {
+    guard("config_board", || {
+        let p = params(json_brainflow_input_params)?;
+        let config = text(config, "config")?;
+        let max = length(response_max_len, "response_max_len")?;
+        if response.is_null() {
+            return Err(null("response"));
+        }
+        if response_len.is_null() {
+            return Err(null("response_len"));
+        }
+        table::with_session(board_id, p, |entry| {
+            let reply = entry.session.config_board(config)?;
+            // A reply longer than the caller's buffer is cut at its length, as BrainFlow does.
+            let n = reply.len().min(max);
+            let buf = out_slice(response.cast::<u8>(), max, "response")?;
+            buf[..n].copy_from_slice(&reply.as_bytes()[..n]);
+            if n < max {
+                buf[n] = 0;
+            }
+            write_int(response_len, n, "response_len")
+        })
+    })
+}
+
+#[no_mangle]
+pub extern "C" fn config_board_with_bytes(
+    bytes: *const c_char,
+    len: c_int,
+    board_id: c_int,
+    json_brainflow_input_params: *const c_char,
+) -> c_int {
+    guard("config_board_with_bytes", || {
+        let p = params(json_brainflow_input_params)?;
+        let n = length(len, "len")?;
+        if bytes.is_null() {
+            return Err(null("bytes"));
+        }
+        // SAFETY: non-null; the caller promises `len` readable bytes for the call.
+        let raw = unsafe { std::slice::from_raw_parts(bytes.cast::<u8>(), n) };
+        let config = std::str::from_utf8(raw).map_err(|e| {
+            BoardError::invalid_arguments(format!("config bytes must be UTF-8 for the boards switchyard runs: {e}"))
+        })?;
+        table::with_session(board_id, p, |entry| entry.session.config_board(config).map(|_| ()))
+    })
+}
+
+#[no_mangle]
+pub extern "C" fn add_streamer(
+    streamer: *const c_char,
+    preset: c_int,
+    board_id: c_int,
+    json_brainflow_input_params: *const c_char,
+) -> c_int {
+    guard("add_streamer", || {
+        let p = params(json_brainflow_input_params)?;
+        let spec = text(streamer, "streamer")?;
+        let preset = preset_of(preset)?;
+        table::with_session(board_id, p, |entry| {
+            entry.session.descriptor(preset)?;
+            entry.streamers.push(Streamer::open(spec, preset)?);
+            Ok(())
+        })
+    })
+}
+
+#[no_mangle]
+pub extern "C" fn delete_streamer(
+    streamer: *const c_char,
+    preset: c_int,
+    board_id: c_int,
+    json_brainflow_input_params: *const c_char,
+) -> c_int {
+    guard("delete_streamer", || {
+        let p = params(json_brainflow_input_params)?;
+        let spec = text(streamer, "streamer")?;
+        let preset = preset_of(preset)?;
+        table::with_session(board_id, p, |entry| {
+            let before = entry.streamers.len();
+            entry.streamers.retain(|s| !(s.spec == spec && s.preset == preset));
+            if entry.streamers.len() == before {
+                return Err(BoardError::invalid_arguments(format!("no streamer {spec:?} on preset {preset:?}")));
+            }
+            Ok(())
+        })
+    })
+}
+
+#[no_mangle]
+pub extern "C" fn set_log_level_board_controller(log_level: c_int) -> c_int {
+    guard("set_log_level_board_controller", || logging::set_level(log_level))
+}
+
+#[no_mangle]
+pub extern "C" fn set_log_file_board_controller(log_file: *const c_char) -> c_int {
+    guard("set_log_file_board_controller", || logging::set_file(text(log_file, "log_file")?))
+}
+
+#[no_mangle]
+pub extern "C" fn log_message_board_controller(log_level: c_int, message: *const c_char) -> c_int {
+    guard("log_message_board_controller", || logging::message(log_level, text(message, "message")?))
+}
+
+/// The version of this library (switchyard's), as text.
+#[no_mangle]
+pub extern "C" fn get_version_board_controller(version: *mut c_char, len: *mut c_int, max_len: c_int) -> c_int {
+    guard("get_version_board_controller", || write_text(env!("CARGO_PKG_VERSION"), version, len, max_len))
+}
+
+#[no_mangle]
+pub extern "C" fn get_board_descr(board_id: c_int, preset: c_int, board_descr: *mut c_char, len: *mut c_int, max_len: c_int) -> c_int {
+    guard("get_board_descr", || {
+        let d = descr(board_id, preset)?;
+        write_text(&d.to_json_value().to_string(), board_descr, len, max_len)
+    })
+}
+
+#[no_mangle]
+pub extern "C" fn get_device_name(board_id: c_int, preset: c_int, name: *mut c_char, len: *mut c_int, max_len: c_int) -> c_int {
+    guard("get_device_name", || write_text(descr(board_id, preset)?.name, name, len, max_len))
+}
+
+#[no_mangle]
+pub extern "C" fn get_eeg_names(board_id: c_int, preset: c_int, eeg_names: *mut c_char, len: *mut c_int, max_len: c_int) -> c_int {
+    guard("get_eeg_names", || {
+        let names = descr(board_id, preset)?.eeg_names.ok_or_else(|| {
+            BoardError::new(ExitCode::UnsupportedBoardError, format!("board {board_id} has no eeg_names"))
+        })?;
+        write_text(names, eeg_names, len, max_len)
+    })
+}
+
+#[no_mangle]
+pub extern "C" fn get_board_presets(board_id: c_int, presets: *mut c_int, len: *mut c_int) -> c_int {
+    guard("get_board_presets", || {
+        let list = BoardId::from_id(board_id)?.presets();
+        if len.is_null() {
+            return Err(null("len"));
+        }
+        let out = out_slice(presets, list.len(), "presets")?;
+        for (o, p) in out.iter_mut().zip(list) {
+            *o = p.index() as c_int;
+        }
+        write_int(len, list.len(), "len")
+    })
+}
+
+fn scalar(name: &'static str, board_id: c_int, preset: c_int, out: *mut c_int, pick: fn(&BoardDescriptor) -> Option<usize>) -> c_int {
+    guard(name, || {
+        let d = descr(board_id, preset)?;
+        let v = pick(d).ok_or_else(|| {
+            BoardError::new(ExitCode::UnsupportedBoardError, format!("board {board_id} preset {preset}: {name} has no such channel"))
+        })?;
+        write_int(out, v, name)
+    })
+}
+
+#[no_mangle]
+pub extern "C" fn get_sampling_rate(board_id: c_int, preset: c_int, sampling_rate: *mut c_int) -> c_int {
+    scalar("get_sampling_rate", board_id, preset, sampling_rate, |d| Some(d.sampling_rate as usize))
+}
+#[no_mangle]
+pub extern "C" fn get_package_num_channel(board_id: c_int, preset: c_int, package_num_channel: *mut c_int) -> c_int {
+    scalar("get_package_num_channel", board_id, preset, package_num_channel, |d| Some(d.package_num_channel))
+}
+#[no_mangle]
+pub extern "C" fn get_timestamp_channel(board_id: c_int, preset: c_int, timestamp_channel: *mut c_int) -> c_int {
+    scalar("get_timestamp_channel", board_id, preset, timestamp_channel, |d| Some(d.timestamp_channel))
+}
+#[no_mangle]
+pub extern "C" fn get_marker_channel(board_id: c_int, preset: c_int, marker_channel: *mut c_int) -> c_int {
+    scalar("get_marker_channel", board_id, preset, marker_channel, |d| Some(d.marker_channel))
+}
+#[no_mangle]
+pub extern "C" fn get_battery_channel(board_id: c_int, preset: c_int, battery_channel: *mut c_int) -> c_int {
+    scalar("get_battery_channel", board_id, preset, battery_channel, |d| d.battery_channel)
+}
+#[no_mangle]
+pub extern "C" fn get_num_rows(board_id: c_int, preset: c_int, num_rows: *mut c_int) -> c_int {
+    scalar("get_num_rows", board_id, preset, num_rows, |d| Some(d.num_rows))
+}
+
+/// Writes a channel list. BrainFlow's getters take no capacity: the caller's array must
+/// hold the board's `num_rows` ints (BrainFlow's bindings pass 512).
+fn channels(name: &'static str, board_id: c_int, preset: c_int, out: *mut c_int, len: *mut c_int, kind: Option<ChannelKind>) -> c_int {
+    guard(name, || {
+        let d = descr(board_id, preset)?;
+        let rows: Vec<usize> = match kind {
+            None => d.exg_channels(),
+            Some(k) => d.channels(k).map(<[usize]>::to_vec).unwrap_or_default(),
+        };
+        if rows.is_empty() {
+            return Err(BoardError::new(
+                ExitCode::UnsupportedBoardError,
+                format!("board {board_id} preset {preset} has no channels for {name}"),
+            ));
+        }
+        if len.is_null() {
+            return Err(null("len"));
+        }
+        let buf = out_slice(out, rows.len(), "channels")?;
+        for (o, r) in buf.iter_mut().zip(&rows) {
+            *o = *r as c_int;
+        }
+        write_int(len, rows.len(), "len")
+    })
+}
+
+macro_rules! channel_getter {
+    ($fname:ident, $kind:expr) => {
+        #[no_mangle]
+        pub extern "C" fn $fname(board_id: c_int, preset: c_int, channels_out: *mut c_int, len: *mut c_int) -> c_int {
+            channels(stringify!($fname), board_id, preset, channels_out, len, $kind)
+        }
+    };
+}
+
+channel_getter!(get_exg_channels, None);
+channel_getter!(get_eeg_channels, Some(ChannelKind::Eeg));
+channel_getter!(get_emg_channels, Some(ChannelKind::Emg));
+channel_getter!(get_ecg_channels, Some(ChannelKind::Ecg));
+channel_getter!(get_eog_channels, Some(ChannelKind::Eog));
+channel_getter!(get_ppg_channels, Some(ChannelKind::Ppg));
+channel_getter!(get_optical_channels, Some(ChannelKind::Optical));
+channel_getter!(get_eda_channels, Some(ChannelKind::Eda));
+channel_getter!(get_accel_channels, Some(ChannelKind::Accel));
+channel_getter!(get_rotation_channels, Some(ChannelKind::Rotation));
+channel_getter!(get_analog_channels, Some(ChannelKind::Analog));
+channel_getter!(get_gyro_channels, Some(ChannelKind::Gyro));
+channel_getter!(get_other_channels, Some(ChannelKind::Other));
+channel_getter!(get_temperature_channels, Some(ChannelKind::Temperature));
+channel_getter!(get_resistance_channels, Some(ChannelKind::Resistance));
+channel_getter!(get_magnetometer_channels, Some(ChannelKind::Magnetometer));
