@@ -505,28 +505,82 @@ fn channels(name: &'static str, board_id: c_int, preset: c_int, out: *mut c_int,
     })
 }
 
-macro_rules! channel_getter {
-    ($fname:ident, $kind:expr) => {
-        #[no_mangle]
-        pub extern "C" fn $fname(board_id: c_int, preset: c_int, channels_out: *mut c_int, len: *mut c_int) -> c_int {
-            channels(stringify!($fname), board_id, preset, channels_out, len, $kind)
-        }
-    };
+#[no_mangle]
+pub extern "C" fn get_exg_channels(board_id: c_int, preset: c_int, channels_out: *mut c_int, len: *mut c_int) -> c_int {
+    channels("get_exg_channels", board_id, preset, channels_out, len, None)
 }
 
-channel_getter!(get_exg_channels, None);
-channel_getter!(get_eeg_channels, Some(ChannelKind::Eeg));
-channel_getter!(get_emg_channels, Some(ChannelKind::Emg));
-channel_getter!(get_ecg_channels, Some(ChannelKind::Ecg));
-channel_getter!(get_eog_channels, Some(ChannelKind::Eog));
-channel_getter!(get_ppg_channels, Some(ChannelKind::Ppg));
-channel_getter!(get_optical_channels, Some(ChannelKind::Optical));
-channel_getter!(get_eda_channels, Some(ChannelKind::Eda));
-channel_getter!(get_accel_channels, Some(ChannelKind::Accel));
-channel_getter!(get_rotation_channels, Some(ChannelKind::Rotation));
-channel_getter!(get_analog_channels, Some(ChannelKind::Analog));
-channel_getter!(get_gyro_channels, Some(ChannelKind::Gyro));
-channel_getter!(get_other_channels, Some(ChannelKind::Other));
-channel_getter!(get_temperature_channels, Some(ChannelKind::Temperature));
-channel_getter!(get_resistance_channels, Some(ChannelKind::Resistance));
-channel_getter!(get_magnetometer_channels, Some(ChannelKind::Magnetometer));
+#[no_mangle]
+pub extern "C" fn get_eeg_channels(board_id: c_int, preset: c_int, channels_out: *mut c_int, len: *mut c_int) -> c_int {
+    channels("get_eeg_channels", board_id, preset, channels_out, len, Some(ChannelKind::Eeg))
+}
+
+#[no_mangle]
+pub extern "C" fn get_emg_channels(board_id: c_int, preset: c_int, channels_out: *mut c_int, len: *mut c_int) -> c_int {
+    channels("get_emg_channels", board_id, preset, channels_out, len, Some(ChannelKind::Emg))
+}
+
+#[no_mangle]
+pub extern "C" fn get_ecg_channels(board_id: c_int, preset: c_int, channels_out: *mut c_int, len: *mut c_int) -> c_int {
+    channels("get_ecg_channels", board_id, preset, channels_out, len, Some(ChannelKind::Ecg))
+}
+
+#[no_mangle]
+pub extern "C" fn get_eog_channels(board_id: c_int, preset: c_int, channels_out: *mut c_int, len: *mut c_int) -> c_int {
+    channels("get_eog_channels", board_id, preset, channels_out, len, Some(ChannelKind::Eog))
+}
+
+#[no_mangle]
+pub extern "C" fn get_ppg_channels(board_id: c_int, preset: c_int, channels_out: *mut c_int, len: *mut c_int) -> c_int {
+    channels("get_ppg_channels", board_id, preset, channels_out, len, Some(ChannelKind::Ppg))
+}
+
+#[no_mangle]
+pub extern "C" fn get_optical_channels(board_id: c_int, preset: c_int, channels_out: *mut c_int, len: *mut c_int) -> c_int {
+    channels("get_optical_channels", board_id, preset, channels_out, len, Some(ChannelKind::Optical))
+}
+
+#[no_mangle]
+pub extern "C" fn get_eda_channels(board_id: c_int, preset: c_int, channels_out: *mut c_int, len: *mut c_int) -> c_int {
+    channels("get_eda_channels", board_id, preset, channels_out, len, Some(ChannelKind::Eda))
+}
+
+#[no_mangle]
+pub extern "C" fn get_accel_channels(board_id: c_int, preset: c_int, channels_out: *mut c_int, len: *mut c_int) -> c_int {
+    channels("get_accel_channels", board_id, preset, channels_out, len, Some(ChannelKind::Accel))
+}
+
+#[no_mangle]
+pub extern "C" fn get_rotation_channels(board_id: c_int, preset: c_int, channels_out: *mut c_int, len: *mut c_int) -> c_int {
+    channels("get_rotation_channels", board_id, preset, channels_out, len, Some(ChannelKind::Rotation))
+}
+
+#[no_mangle]
+pub extern "C" fn get_analog_channels(board_id: c_int, preset: c_int, channels_out: *mut c_int, len: *mut c_int) -> c_int {
+    channels("get_analog_channels", board_id, preset, channels_out, len, Some(ChannelKind::Analog))
+}
+
+#[no_mangle]
+pub extern "C" fn get_gyro_channels(board_id: c_int, preset: c_int, channels_out: *mut c_int, len: *mut c_int) -> c_int {
+    channels("get_gyro_channels", board_id, preset, channels_out, len, Some(ChannelKind::Gyro))
+}
+
+#[no_mangle]
+pub extern "C" fn get_other_channels(board_id: c_int, preset: c_int, channels_out: *mut c_int, len: *mut c_int) -> c_int {
+    channels("get_other_channels", board_id, preset, channels_out, len, Some(ChannelKind::Other))
+}
+
+#[no_mangle]
+pub extern "C" fn get_temperature_channels(board_id: c_int, preset: c_int, channels_out: *mut c_int, len: *mut c_int) -> c_int {
+    channels("get_temperature_channels", board_id, preset, channels_out, len, Some(ChannelKind::Temperature))
+}
+
+#[no_mangle]
+pub extern "C" fn get_resistance_channels(board_id: c_int, preset: c_int, channels_out: *mut c_int, len: *mut c_int) -> c_int {
+    channels("get_resistance_channels", board_id, preset, channels_out, len, Some(ChannelKind::Resistance))
+}
+
+#[no_mangle]
+pub extern "C" fn get_magnetometer_channels(board_id: c_int, preset: c_int, channels_out: *mut c_int, len: *mut c_int) -> c_int {
+    channels("get_magnetometer_channels", board_id, preset, channels_out, len, Some(ChannelKind::Magnetometer))
+}
