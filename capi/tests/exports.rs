@@ -98,7 +98,7 @@ fn null_and_negative_arguments_are_invalid_arguments() {
     assert_eq!(config_board(cfg.as_ptr(), resp.as_mut_ptr(), &mut len, -3, SYNTHETIC, p.as_ptr()), INVALID_ARGUMENTS);
     let other = CString::new("udp://127.0.0.1:5000").unwrap();
     assert_eq!(add_streamer(other.as_ptr(), 0, SYNTHETIC, p.as_ptr()), INVALID_ARGUMENTS);
-    assert_eq!(release_all_sessions(), OK);
+    assert_eq!(release_session(SYNTHETIC, p.as_ptr()), OK);
     let mut prepared = 1;
     assert_eq!(is_prepared(&mut prepared, SYNTHETIC, p.as_ptr()), OK);
     assert_eq!(prepared, 0);
