@@ -1,0 +1,73 @@
+//! BrainFlow's own Python binding on top of switchyard: installs the PyPI `brainflow`
+//! package into a temporary virtual environment, copies its package folder, replaces
+//! `lib/libBoardController.so` with ours (its other native libraries stay), and runs an
+//! ordinary BrainFlow program (scripts/capi/brainflow_program.py) against the synthetic
+//! board and the Cyton emulator in every switchyard mode.
+//!
+//! Needs `python3` with `venv` and access to PyPI; `BRAINFLOW_VENV=<dir>` reuses an
+//! environment that already has `brainflow` installed.
+
+use emulator::{Emulator, EmulatorOptions};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+const BRAINFLOW_VERSION: &str = "5.23.0";
+
+fn run(cmd: &mut Command, what: &str) -> String {
+    let output = cmd.output().unwrap_or_else(|e| panic!("{what}: cannot run: {e}"));
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(
+        output.status.success(),
+        "{what} failed\nstdout:\n{stdout}\nstderr:\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    stdout
+}
+
+fn venv_python(scratch: &Path) -> PathBuf {
+    if let Some(dir) = std::env::var_os("BRAINFLOW_VENV") {
+        return PathBuf::from(dir).join("bin/python");
+    }
+    let venv = scratch.join("venv");
+    run(Command::new("python3").arg("-m").arg("venv").arg(&venv), "python3 -m venv");
+    let python = venv.join("bin/python");
+    run(
+        Command::new(&python).args(["-m", "pip", "install", "-q", &format!("brainflow=={BRAINFLOW_VERSION}")]),
+        "pip install brainflow",
+    );
+    python
+}
+
+#[test]
+fn brainflow_python_binding_runs_on_switchyard_in_every_mode() {
+    let scratch = tempfile::tempdir().unwrap();
+    let python = venv_python(scratch.path());
+    let installed = run(
+        Command::new(&python).args(["-c", "import brainflow, os; print(os.path.dirname(brainflow.__file__))"]),
+        "locate brainflow",
+    );
+    let package = PathBuf::from(installed.trim());
+    let copy_root = scratch.path().join("pkg");
+    std::fs::create_dir_all(&copy_root).unwrap();
+    run(Command::new("cp").arg("-r").arg(&package).arg(&copy_root), "copy the brainflow package");
+    let exe = std::env::current_exe().unwrap();
+    let ours = exe.parent().unwrap().parent().unwrap().join("libBoardController.so");
+    std::fs::copy(&ours, copy_root.join("brainflow/lib/libBoardController.so")).expect("replace libBoardController.so");
+
+    let program = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/capi/brainflow_program.py");
+    for mode in ["cpp", "rust", "shadow", "standby"] {
+        let config = scratch.path().join(format!("{mode}.yaml"));
+        std::fs::write(&config, format!("boards:\n  synthetic: {mode}\n  cyton: {mode}\n")).unwrap();
+        let cyton = Emulator::start(EmulatorOptions::cyton(11)).expect("the Cyton emulator starts");
+        let out = run(
+            Command::new(&python)
+                .arg(&program)
+                .arg(cyton.port_path())
+                .arg(scratch.path())
+                .env("PYTHONPATH", &copy_root)
+                .env("SWITCHYARD_CONFIG", &config),
+            &format!("the BrainFlow program in mode {mode}"),
+        );
+        assert!(out.contains("all checks passed"), "mode {mode}: {out}");
+    }
+}
