@@ -88,8 +88,36 @@ fn write_text(s: &str, out: *mut c_char, len: *mut c_int, max_len: c_int) -> Res
     write_int(len, s.len(), "len")
 }
 
+/// BrainFlow's name for the playback board, the only thing its descriptor holds: its rows
+/// are those of its master board.
+const PLAYBACK_NAME: &str = "PlayBack";
+
 fn descr(board_id: c_int, preset: c_int) -> Result<&'static BoardDescriptor> {
-    descriptor(BoardId::from_id(board_id)?, preset_of(preset)?)
+    let board = BoardId::from_id(board_id)?;
+    let preset = preset_of(preset)?;
+    if board == BoardId::PlaybackFile {
+        return Err(BoardError::new(
+            ExitCode::UnsupportedBoardError,
+            "the playback board's rows are its master board's: ask the master board's descriptor",
+        ));
+    }
+    descriptor(board, preset)
+}
+
+/// The presets as BrainFlow lists them (highest first); the playback board has all three.
+fn presets_of(board: BoardId) -> Vec<Preset> {
+    let mut list = match board {
+        BoardId::PlaybackFile => vec![Preset::Default, Preset::Auxiliary, Preset::Ancillary],
+        other => other.presets().to_vec(),
+    };
+    list.sort_unstable_by(|a, b| b.cmp(a));
+    list
+}
+
+fn is_playback(board_id: c_int, preset: c_int) -> Result<bool> {
+    let board = BoardId::from_id(board_id)?;
+    preset_of(preset)?;
+    Ok(board == BoardId::PlaybackFile)
 }
 
 /// Copies `data` (row-major, `rows × samples`) into the caller's buffer of
@@ -409,6 +437,10 @@ pub extern "C" fn get_version_board_controller(version: *mut c_char, len: *mut c
 #[no_mangle]
 pub extern "C" fn get_board_descr(board_id: c_int, preset: c_int, board_descr: *mut c_char, len: *mut c_int, max_len: c_int) -> c_int {
     guard("get_board_descr", || {
+        if is_playback(board_id, preset)? {
+            let json = serde_json::json!({ "name": PLAYBACK_NAME }).to_string();
+            return write_text(&json, board_descr, len, max_len);
+        }
         let d = descr(board_id, preset)?;
         write_text(&d.to_json_value().to_string(), board_descr, len, max_len)
     })
@@ -416,7 +448,10 @@ pub extern "C" fn get_board_descr(board_id: c_int, preset: c_int, board_descr: *
 
 #[no_mangle]
 pub extern "C" fn get_device_name(board_id: c_int, preset: c_int, name: *mut c_char, len: *mut c_int, max_len: c_int) -> c_int {
-    guard("get_device_name", || write_text(descr(board_id, preset)?.name, name, len, max_len))
+    guard("get_device_name", || {
+        let device = if is_playback(board_id, preset)? { PLAYBACK_NAME } else { descr(board_id, preset)?.name };
+        write_text(device, name, len, max_len)
+    })
 }
 
 #[no_mangle]
@@ -432,12 +467,12 @@ pub extern "C" fn get_eeg_names(board_id: c_int, preset: c_int, eeg_names: *mut 
 #[no_mangle]
 pub extern "C" fn get_board_presets(board_id: c_int, presets: *mut c_int, len: *mut c_int) -> c_int {
     guard("get_board_presets", || {
-        let list = BoardId::from_id(board_id)?.presets();
+        let list = presets_of(BoardId::from_id(board_id)?);
         if len.is_null() {
             return Err(null("len"));
         }
         let out = out_slice(presets, list.len(), "presets")?;
-        for (o, p) in out.iter_mut().zip(list) {
+        for (o, p) in out.iter_mut().zip(&list) {
             *o = p.index() as c_int;
         }
         write_int(len, list.len(), "len")

@@ -51,8 +51,20 @@ fn brainflow_python_binding_runs_on_switchyard_in_every_mode() {
     std::fs::create_dir_all(&copy_root).unwrap();
     run(Command::new("cp").arg("-r").arg(&package).arg(&copy_root), "copy the brainflow package");
     let exe = std::env::current_exe().unwrap();
-    let ours = exe.parent().unwrap().parent().unwrap().join("libBoardController.so");
+    // The library built for this test run is beside the test binary (`<target>/debug/deps`).
+    let ours = exe.parent().unwrap().join("libBoardController.so");
     std::fs::copy(&ours, copy_root.join("brainflow/lib/libBoardController.so")).expect("replace libBoardController.so");
+
+    // Every descriptor answer is BrainFlow's own: the same program on BrainFlow's library
+    // (the installed package) and on ours (the copy) prints the same.
+    let dump = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/capi/descriptor_dump.py");
+    let theirs = run(Command::new(&python).arg(&dump), "descriptor dump on BrainFlow's library");
+    let ours_dump = run(Command::new(&python).arg(&dump).env("PYTHONPATH", &copy_root), "descriptor dump on ours");
+    assert!(theirs.len() > 1000, "the dump on BrainFlow's library is empty: {theirs}");
+    if theirs != ours_dump {
+        let first = theirs.lines().zip(ours_dump.lines()).position(|(a, b)| a != b);
+        panic!("descriptor answers differ from BrainFlow's (first differing line {first:?})\nBrainFlow:\n{theirs}\nours:\n{ours_dump}");
+    }
 
     let program = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/capi/brainflow_program.py");
     for mode in ["cpp", "rust", "shadow", "standby"] {

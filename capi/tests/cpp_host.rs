@@ -6,10 +6,12 @@ use emulator::{Emulator, EmulatorOptions};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-/// The directory holding libBoardController.so: the test binary is in `<target>/debug/deps`.
+/// The directory holding the libBoardController.so built for this test run: cargo builds
+/// it beside the test binary in `<target>/debug/deps` (the copy in `<target>/debug` is only
+/// refreshed by `cargo build`).
 fn library_dir() -> PathBuf {
     let exe = std::env::current_exe().unwrap();
-    let dir = exe.parent().unwrap().parent().unwrap().to_path_buf();
+    let dir = exe.parent().unwrap().to_path_buf();
     assert!(dir.join("libBoardController.so").exists(), "libBoardController.so not found in {}", dir.display());
     dir
 }

@@ -122,7 +122,7 @@ fn descriptor_getters_answer_brainflows_json_and_lists() {
     assert_eq!(get_ppg_channels(0, 0, channels.as_mut_ptr(), &mut len), UNSUPPORTED_BOARD);
     let mut presets = [0 as c_int; 8];
     assert_eq!(get_board_presets(SYNTHETIC, presets.as_mut_ptr(), &mut len), OK);
-    assert_eq!(&presets[..len as usize], &[0, 1]);
+    assert_eq!(&presets[..len as usize], &[1, 0], "BrainFlow lists presets highest first");
     assert_eq!(get_version_board_controller(buf.as_mut_ptr().cast(), &mut len, 64), OK);
     assert!(len > 0);
     assert_eq!(set_log_level_board_controller(9), INVALID_ARGUMENTS);

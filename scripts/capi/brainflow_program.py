@@ -40,7 +40,7 @@ def descriptors():
     assert BoardShim.get_num_rows(cyton) == 24
     assert BoardShim.get_timestamp_channel(cyton) == 22
     assert BoardShim.get_marker_channel(cyton) == 23
-    assert BoardShim.get_board_presets(synthetic) == [0, 1]
+    assert BoardShim.get_board_presets(synthetic) == [1, 0], "BrainFlow lists presets highest first"
     descr = BoardShim.get_board_descr(cyton)
     assert descr["name"] == "Cyton" and descr["num_rows"] == 24, descr
     assert BoardShim.get_device_name(cyton) == "Cyton"
