@@ -88,8 +88,12 @@ def run_serve(binary, n, seconds, workdir):
 
 
 def run_brainflow(python, n, seconds):
-    out = subprocess.run([python, os.path.abspath(__file__), "--brainflow-worker", str(n), str(seconds)],
-                         capture_output=True, text=True, check=True)
+    """None when BrainFlow does not finish in a generous bound (a saturated machine)."""
+    try:
+        out = subprocess.run([python, os.path.abspath(__file__), "--brainflow-worker", str(n), str(seconds)],
+                             capture_output=True, text=True, check=True, timeout=seconds * 4 + 60)
+    except subprocess.TimeoutExpired:
+        return None
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
@@ -129,6 +133,10 @@ def main():
             print(rows[-1], flush=True)
             if python:
                 b = run_brainflow(python, n, args.seconds)
+                if b is None:
+                    rows.append(("brainflow (did not finish)", n, float("nan"), 0, float("nan"), float("nan")))
+                    print(rows[-1], flush=True)
+                    continue
                 brate = b["default_preset_delivered"] / b["streaming_seconds"] / n
                 rows.append(("brainflow", n, brate / SYNTHETIC_RATE, 0,
                              b["streaming_cpu_seconds"] / b["streaming_seconds"], b["peak_rss_bytes"] / n))
