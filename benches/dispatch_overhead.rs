@@ -1,0 +1,54 @@
+//! What routing through a `Session` adds to a read: `get_current_board_data` of 250
+//! samples × 32 rows through a session against the same call on the board directly,
+//! for the C++ path (inline) and the Rust path (isolated worker).
+
+use board_api::{Board, BoardId, InputParams, Preset, SampleMatrix};
+use criterion::{criterion_group, criterion_main, Criterion};
+use std::time::Duration;
+use switchyard::Runtime;
+
+fn params() -> InputParams {
+    InputParams { other_info: "seed=1".into(), serial_number: "bench".into(), ..InputParams::default() }
+}
+
+/// Streams until 250 samples are buffered, then stops, so reads measure transfer only.
+fn filled(board: &mut dyn Board) {
+    board.prepare_session().unwrap();
+    board.start_stream(10_000).unwrap();
+    while board.board_data_count(Preset::Default).unwrap() < 300 {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    board.stop_stream().unwrap();
+}
+
+fn bench(c: &mut Criterion) {
+    let mut group = c.benchmark_group("get_current_board_data_250x32");
+    let mut out = SampleMatrix::with_capacity(32, 250);
+
+    let mut cpp = core_cpp::CppBoard::new(BoardId::Synthetic, &params()).unwrap();
+    filled(&mut cpp);
+    group.bench_function("cpp_board_direct", |b| {
+        b.iter(|| cpp.get_current_board_data(250, Preset::Default, &mut out).unwrap())
+    });
+    let mut rust = rust_boards::create_board(BoardId::Synthetic, &params()).unwrap();
+    filled(&mut rust);
+    group.bench_function("rust_board_direct", |b| {
+        b.iter(|| rust.get_current_board_data(250, Preset::Default, &mut out).unwrap())
+    });
+    for mode in ["cpp", "rust"] {
+        let runtime = Runtime::from_yaml(&format!("boards:\n  synthetic: {mode}\n"), "bench.yaml").unwrap();
+        let mut session = runtime.open(BoardId::Synthetic, params());
+        filled(&mut session);
+        group.bench_function(format!("session_{mode}_path"), |b| {
+            b.iter(|| session.get_current_board_data(250, Preset::Default, &mut out).unwrap())
+        });
+    }
+    group.finish();
+}
+
+criterion_group! {
+    name = benches;
+    config = Criterion::default().measurement_time(Duration::from_secs(3)).warm_up_time(Duration::from_secs(1));
+    targets = bench
+}
+criterion_main!(benches);
