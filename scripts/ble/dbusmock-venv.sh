@@ -30,8 +30,11 @@ if ! pkg-config --exists dbus-1 glib-2.0 2>/dev/null; then
     sysroot="$venv/sysroot"
     debs="$venv/debs"
     mkdir -p "$sysroot" "$debs"
-    (cd "$debs" && apt-get download -q libdbus-1-dev libglib2.0-dev libpcre2-dev libffi-dev zlib1g-dev libmount-dev libselinux1-dev libblkid-dev libsepol-dev >&2) \
-        || fail "apt-get download of the dbus/glib -dev packages failed (no network or no package lists: run apt-get update)"
+    pkgs="libdbus-1-dev libglib2.0-dev libpcre2-dev libffi-dev zlib1g-dev libmount-dev libselinux1-dev libblkid-dev libsepol-dev"
+    # A fresh machine may have no package lists yet: refresh them once and try again.
+    (cd "$debs" && apt-get download -q $pkgs >&2) \
+        || { apt-get update -q >&2 && (cd "$debs" && apt-get download -q $pkgs >&2); } \
+        || fail "apt-get download of the dbus/glib -dev packages failed (no network or no package lists)"
     for deb in "$debs"/*.deb; do dpkg-deb -x "$deb" "$sysroot"; done
     multiarch="$(gcc -print-multiarch 2>/dev/null || echo x86_64-linux-gnu)"
     pcdir="$sysroot/usr/lib/$multiarch/pkgconfig"
