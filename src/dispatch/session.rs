@@ -49,6 +49,8 @@ pub(crate) struct SessionState {
     path: Path,
     buffer_size: Option<usize>,
     last_served_timestamp: Option<f64>,
+    /// The default preset's timestamp row, looked up once rather than on every read.
+    timestamp_row: Option<usize>,
     spare: SampleMatrix,
     failovers: u32,
 }
@@ -113,6 +115,7 @@ impl Session {
                 path: Path::Cpp,
                 buffer_size: None,
                 last_served_timestamp: None,
+                timestamp_row: board_api::descriptor(board, Preset::Default).ok().map(|d| d.timestamp_channel),
                 spare: SampleMatrix::default(),
                 failovers: 0,
             }),
@@ -435,11 +438,9 @@ impl SessionState {
             }
             Engine::Unprepared | Engine::Released => Err(not_prepared()),
         };
-        if result.is_ok() && preset == Preset::Default && !out.is_empty() {
-            if let Ok(d) = board_api::descriptor(cell.board, preset) {
-                if d.timestamp_channel < out.rows() {
-                    self.last_served_timestamp = out.row(d.timestamp_channel).last().copied();
-                }
+        if let (true, Preset::Default, Some(row)) = (result.is_ok() && !out.is_empty(), preset, self.timestamp_row) {
+            if row < out.rows() {
+                self.last_served_timestamp = out.row(row).last().copied();
             }
         }
         result
