@@ -298,6 +298,22 @@ fn playback_decoders_agree_on_chunked_bytes() {
     assert_eq!(rust.counters().invalid_packets, 1);
 }
 
+#[test]
+fn playback_decoders_skip_blank_lines_alike() {
+    // Blank lines and CRLF endings, as editors and other tools leave them.
+    let text = format!("\n{}\r\n\n\r\n{}", cyton_recording(3).replace('\n', "\r\n"), cyton_recording(2));
+    let params = InputParams { master_board: 0, ..Default::default() };
+    let mut cpp = CppDecoder::new(BoardId::PlaybackFile, &params).unwrap();
+    let mut rust = PlaybackDecoder::new(&params).unwrap();
+    let (mut co, mut ro) = (Vec::new(), Vec::new());
+    cpp.decode(text.as_bytes(), 1.0, &mut co);
+    rust.decode(text.as_bytes(), 1.0, &mut ro);
+    assert_eq!(ro.len(), 5 * 24, "five samples, blank lines skipped");
+    assert_same_samples("playback decoder with blank lines", 24, &co, &ro, None);
+    assert_eq!(cpp.counters(), rust.counters());
+    assert_eq!(rust.counters().invalid_packets, 0);
+}
+
 // ---------------------------------------------------------------- Cyton / Daisy decoders
 
 fn decoders(daisy: bool) -> (CppDecoder, CytonDecoder) {

@@ -268,6 +268,11 @@ impl StreamDecoder for PlaybackDecoder {
             let line = &self.partial[consumed..consumed + end];
             consumed += end + 1;
             self.line_number += 1;
+            // Blank lines (and a lone CR from CRLF files) carry no sample; the C++ decoder
+            // skips them too, and both must count the same lines as invalid.
+            if line.is_empty() || line == b"\r" {
+                continue;
+            }
             self.scratch.clear();
             let parsed = std::str::from_utf8(line)
                 .map_err(|_| BoardError::invalid_arguments("not UTF-8"))
