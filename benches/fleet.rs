@@ -75,7 +75,7 @@ fn reaction(sessions: usize) {
     }
     let ms = |d: Option<Duration>| d.map(|d| d.as_secs_f64() * 1e3).unwrap_or(f64::NAN);
     println!(
-        "reaction, {sessions:>4} sessions: config written -> first failover {:>7.1} ms (the watcher's detection), -> breaker OPEN {:>7.1} ms, -> every session on C++ {:>7.1} ms",
+        "reaction, {sessions:>4} sessions: config written -> first failover seen {:>7.1} ms (after a full poll pass), -> breaker OPEN {:>7.1} ms, -> every session on C++ {:>7.1} ms",
         ms(first_failover),
         ms(opened),
         ms(all_cpp)

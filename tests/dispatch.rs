@@ -66,6 +66,23 @@ fn shadow_catches_injected_corruption_and_still_serves_cpp_data() {
     assert_eq!(s.path(), Path::Shadow, "corruption is reported, not acted on");
 }
 
+#[test]
+fn shadow_sample_percent_limits_which_sessions_run_the_rust_side() {
+    let yaml = |p: u32| synthetic_yaml("shadow", "", &format!("    shadow: {{ sample_percent: {p} }}\n"));
+    let config = ConfigFile::new(&yaml(0));
+    let runtime = config.runtime();
+    let none: Vec<_> = (0..20).map(|i| started(&runtime, i, &format!("dev-{i}"))).collect();
+    assert!(none.iter().all(|s| s.path() == Path::Cpp), "0% sampled: C++ alone");
+    assert!(none.iter().all(|s| s.routing().unwrap().override_reason == Some("SHADOW_NOT_SAMPLED")));
+    config.change(&runtime, &yaml(50));
+    let half: Vec<_> = (0..200).map(|i| started(&runtime, i, &format!("dev-{i}"))).collect();
+    let shadowed = half.iter().filter(|s| s.path() == Path::Shadow).count();
+    assert!((60..140).contains(&shadowed), "{shadowed} of 200 sessions shadowed at 50%");
+    config.change(&runtime, &yaml(100));
+    let all: Vec<_> = (0..20).map(|i| started(&runtime, i, &format!("dev-{i}"))).collect();
+    assert!(all.iter().all(|s| s.path() == Path::Shadow));
+}
+
 /// A `rust` session that meets an injected fault mid-stream keeps streaming from C++ with
 /// no error for the caller, and the first C++ sample carries the failover marker.
 fn rust_fault_fails_over(fault: &str) {

@@ -62,8 +62,6 @@ struct RustOutput {
     queues: Vec<SampleQueue>,
     /// Copy of the Rust side's default-preset samples, consumed by comparison.
     compare: SampleQueue,
-    /// Index the Rust side has produced up to (exclusive).
-    produced: u64,
 }
 
 pub struct Dual {
@@ -122,7 +120,6 @@ impl Dual {
         let rust_out = RustOutput {
             queues: queues(DEFAULT_CAPACITY),
             compare: SampleQueue::new(rows[0], DEFAULT_CAPACITY),
-            produced: 0,
         };
         Ok(Dual {
             board,
@@ -250,7 +247,6 @@ impl Dual {
                 let mut out = lock(&out);
                 out.queues[0].push_sample_major(&outs[0]);
                 out.compare.push_sample_major(&outs[0]);
-                out.produced = out.queues[0].end_index();
                 Ok(())
             };
             if self.serving == Side::Rust {
@@ -347,7 +343,6 @@ impl Dual {
                 }
                 out.compare.align_to(first);
                 out.compare.push_sample_major(&outs[0]);
-                out.produced = first + count as u64;
                 Ok(())
             };
             if self.serving == Side::Rust {

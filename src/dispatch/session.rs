@@ -180,6 +180,12 @@ impl SessionState {
             path = Path::Cpp;
             override_reason = Some("BREAKER_OPEN");
         }
+        if path == Path::Shadow && !shadow_sampled(cell.id, cell.kind.knobs().shadow_sample) {
+            // Outside `shadow.sample_percent`: C++ serves alone, exactly as in shadow mode
+            // but without the Rust side's cost.
+            path = Path::Cpp;
+            override_reason = Some("SHADOW_NOT_SAMPLED");
+        }
         tracing::info!(
             board = board.kind(),
             session = cell.id,
@@ -502,6 +508,20 @@ impl SessionState {
             Engine::Unprepared | Engine::Released => Err(not_prepared()),
         }
     }
+}
+
+/// Whether session `id` runs its Rust side in shadow mode, for a sampled share `share`
+/// (0..=1). Spread over session ids with SplitMix64 so consecutive sessions do not all
+/// fall on the same side.
+fn shadow_sampled(id: u64, share: f64) -> bool {
+    if share >= 1.0 {
+        return true;
+    }
+    let mut z = id.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^= z >> 31;
+    ((z >> 11) as f64 / (1u64 << 53) as f64) < share
 }
 
 fn not_prepared() -> BoardError {
