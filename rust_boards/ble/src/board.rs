@@ -278,6 +278,63 @@ pub enum LinkState {
     Connected,
     /// Lost (disconnect or stall) and being re-established with backoff.
     Reconnecting,
+    /// Lost, and the session's [`LinkGuard`] holds reconnect attempts back for now (the
+    /// dispatcher's breaker is open): the link stays down until the guard lets it retry.
+    ReconnectHeld,
+}
+
+impl LinkState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LinkState::NotConnected => "not_connected",
+            LinkState::Connected => "connected",
+            LinkState::Reconnecting => "reconnecting",
+            LinkState::ReconnectHeld => "reconnect_held",
+        }
+    }
+}
+
+/// What the layer above a board (the dispatcher, through its breaker) learns of the link
+/// and how it paces reconnection. A board without one counts failures and retries on its
+/// own backoff alone.
+///
+/// It exists because a BLE board has nothing to fall back to: when its implementation is
+/// judged unhealthy, the answer is to reconnect more carefully, not to switch sides.
+pub trait LinkGuard: Send + Sync {
+    /// The link failed (a disconnect or a stall); `reason` says which. Once per failure.
+    fn link_failed(&self, reason: &str);
+    /// Asked before each reconnect attempt.
+    fn before_reconnect(&self) -> ReconnectAdmission;
+}
+
+/// A [`LinkGuard`]'s answer to "may the link try to reconnect now?".
+pub enum ReconnectAdmission {
+    /// Try now, and report whether the attempt restored the link.
+    Attempt(Box<dyn FnOnce(bool) + Send>),
+    /// Not now: ask again after this long.
+    Hold(Duration),
+}
+
+/// A read-only view of a board's link that outlives calls into the board: status pages
+/// and breakers read it without going through the board (which may be busy or hung).
+#[derive(Clone)]
+pub struct LinkHandle {
+    shared: Arc<Mutex<Shared>>,
+}
+
+impl LinkHandle {
+    pub fn status(&self) -> LinkStatus {
+        let shared = lock(&self.shared);
+        let mut status = shared.status.clone();
+        status.decode = shared.protocol.decode_counters();
+        status
+    }
+}
+
+impl std::fmt::Debug for LinkHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LinkHandle").field("state", &lock(&self.shared).status.state).finish()
+    }
 }
 
 /// What happened to a session's link, for status pages, metrics and breakers.
@@ -294,6 +351,8 @@ pub struct LinkStatus {
     pub failures: u64,
     pub reconnect_attempts: u64,
     pub reconnects: u64,
+    /// Times the [`LinkGuard`] held a reconnect attempt back.
+    pub reconnects_held: u64,
     /// Samples that carry [`GAP_MARKER`].
     pub gap_marks: u64,
     /// Why the link last failed.
@@ -401,6 +460,7 @@ pub struct BleBoard {
     device: Option<FoundDevice>,
     notify: Vec<Uuid>,
     command: Uuid,
+    guard: Option<Arc<dyn LinkGuard>>,
 }
 
 impl BleBoard {
@@ -435,7 +495,19 @@ impl BleBoard {
             device: None,
             notify,
             command,
+            guard: None,
         })
+    }
+
+    /// Reports link failures to `guard` and asks it before every reconnect attempt. Takes
+    /// effect at the next `prepare_session`.
+    pub fn set_link_guard(&mut self, guard: Arc<dyn LinkGuard>) {
+        self.guard = Some(guard);
+    }
+
+    /// A view of the link that stays readable whatever the board is doing.
+    pub fn link_handle(&self) -> LinkHandle {
+        LinkHandle { shared: Arc::clone(&self.shared) }
     }
 
     pub fn settings(&self) -> &BleSettings {
@@ -444,10 +516,7 @@ impl BleBoard {
 
     /// The link's state and counters.
     pub fn link_status(&self) -> LinkStatus {
-        let shared = lock(&self.shared);
-        let mut status = shared.status.clone();
-        status.decode = shared.protocol.decode_counters();
-        status
+        self.link_handle().status()
     }
 
     fn require_prepared(&self) -> Result<()> {
@@ -524,6 +593,7 @@ impl Board for BleBoard {
             notify: self.notify.clone(),
             command: self.command,
             board: self.board,
+            guard: self.guard.clone(),
         };
         let streaming = self.streaming_tx.subscribe();
         self.link_task = Some(runtime().spawn(link.run(events, streaming)));
@@ -688,6 +758,7 @@ struct LinkTask {
     notify: Vec<Uuid>,
     command: Uuid,
     board: BoardId,
+    guard: Option<Arc<dyn LinkGuard>>,
 }
 
 enum Wake {
@@ -735,6 +806,9 @@ impl LinkTask {
 
     async fn reconnect(&self, reason: String) {
         tracing::warn!(board = %self.board, address = %self.device.address, %reason, "BLE link lost; reconnecting");
+        if let Some(guard) = &self.guard {
+            guard.link_failed(&reason);
+        }
         {
             let mut shared = lock(&self.shared);
             shared.status.failures += 1;
@@ -746,9 +820,33 @@ impl LinkTask {
         let mut backoff = self.settings.reconnect_backoff;
         let budget = Duration::from_secs(10) * self.settings.connect_attempts + self.settings.call_timeout;
         loop {
-            lock(&self.shared).status.reconnect_attempts += 1;
+            let report = match self.guard.as_ref().map(|g| g.before_reconnect()) {
+                None => None,
+                Some(ReconnectAdmission::Attempt(report)) => Some(report),
+                Some(ReconnectAdmission::Hold(wait)) => {
+                    let first_hold = {
+                        let mut shared = lock(&self.shared);
+                        shared.status.reconnects_held += 1;
+                        std::mem::replace(&mut shared.status.state, LinkState::ReconnectHeld) != LinkState::ReconnectHeld
+                    };
+                    if first_hold {
+                        tracing::warn!(board = %self.board, address = %self.device.address, "BLE reconnect held back by the session's guard (breaker open)");
+                    }
+                    tokio::time::sleep(wait).await;
+                    continue;
+                }
+            };
+            {
+                let mut shared = lock(&self.shared);
+                shared.status.reconnect_attempts += 1;
+                shared.status.state = LinkState::Reconnecting;
+            }
             let _ = tokio::time::timeout(self.settings.call_timeout, self.transport.disconnect()).await;
             let attempt = tokio::time::timeout(budget, self.restore()).await;
+            let restored = matches!(attempt, Ok(Ok(())));
+            if let Some(report) = report {
+                report(restored);
+            }
             match attempt {
                 Ok(Ok(())) => {
                     let mut shared = lock(&self.shared);

@@ -12,7 +12,7 @@
 //!   marked with [`GAP_MARKER`].
 //!
 //! It does not own routing, toggles, breakers or the status page: the dispatch layer reads
-//! [`BleBoard::link_status`] for those.
+//! the link through a [`LinkHandle`] and paces reconnection through a [`LinkGuard`].
 #![forbid(unsafe_code)]
 
 mod board;
@@ -23,8 +23,8 @@ pub mod muse;
 mod transport;
 
 pub use board::{
-    muse_characteristic, runtime, BleBoard, BleSettings, LinkState, LinkStatus, GANGLION_NOTIFY, GANGLION_WRITE,
-    GAP_MARKER, MUSE_ACCEL, MUSE_CONTROL, MUSE_EEG, MUSE_GYRO, MUSE_PPG,
+    muse_characteristic, runtime, BleBoard, BleSettings, LinkGuard, LinkHandle, LinkState, LinkStatus,
+    ReconnectAdmission, GANGLION_NOTIFY, GANGLION_WRITE, GAP_MARKER, MUSE_ACCEL, MUSE_CONTROL, MUSE_EEG, MUSE_GYRO, MUSE_PPG,
 };
 pub use btle::{first_adapter, BtleplugTransport};
 pub use fake::{FakePeripheral, FakeStats, FakeStep};

@@ -4,7 +4,7 @@
 use ble_boards::ganglion::{GanglionDecoder, GanglionFirmware};
 use ble_boards::muse::encode_command;
 use ble_boards::{
-    board_over, create_board, BleBoard, FakePeripheral, FakeStep, LinkState, GANGLION_NOTIFY, GANGLION_WRITE,
+    board_over, LinkGuard, ReconnectAdmission, create_board, BleBoard, FakePeripheral, FakeStep, LinkState, GANGLION_NOTIFY, GANGLION_WRITE,
     GAP_MARKER, MUSE_ACCEL, MUSE_CONTROL, MUSE_EEG, MUSE_GYRO, MUSE_PPG,
 };
 use board_api::{Board, BoardId, ExitCode, InputParams, Preset, SampleMatrix};
@@ -119,6 +119,59 @@ fn ganglion_reconnects_after_a_disconnect_and_marks_the_gap() {
     let starts = fake.writes().iter().filter(|(_, w)| w == b"b").count();
     assert_eq!(starts, 2, "the stream was restarted after reconnecting");
     assert_eq!(fake.stats().connects, 2);
+    board.release_session().unwrap();
+}
+
+/// A guard that holds the first `holds` reconnect attempts back, then lets them through,
+/// and remembers what it was told.
+#[derive(Default)]
+struct ScriptedGuard {
+    holds_left: std::sync::Mutex<u32>,
+    failures: std::sync::Mutex<Vec<String>>,
+    reports: Arc<std::sync::Mutex<Vec<bool>>>,
+    released: std::sync::atomic::AtomicBool,
+}
+
+impl LinkGuard for ScriptedGuard {
+    fn link_failed(&self, reason: &str) {
+        self.failures.lock().unwrap().push(reason.to_owned());
+    }
+    fn before_reconnect(&self) -> ReconnectAdmission {
+        let mut holds = self.holds_left.lock().unwrap();
+        if *holds > 0 || !self.released.load(std::sync::atomic::Ordering::SeqCst) {
+            *holds = holds.saturating_sub(1);
+            return ReconnectAdmission::Hold(Duration::from_millis(5));
+        }
+        let reports = Arc::clone(&self.reports);
+        ReconnectAdmission::Attempt(Box::new(move |ok| reports.lock().unwrap().push(ok)))
+    }
+}
+
+#[test]
+fn a_guard_hears_every_link_failure_and_paces_the_reconnect() {
+    let fake = ganglion_fake();
+    ganglion_stream(&fake, 5); // 11 samples
+    fake.push(FakeStep::Disconnect);
+    ganglion_stream(&fake, 3); // 7 more once the guard lets the board back
+    let guard = Arc::new(ScriptedGuard { holds_left: std::sync::Mutex::new(3), ..ScriptedGuard::default() });
+    let mut board = board_over(BoardId::GanglionNative, &params("firmware=2;reconnect_backoff_ms=1;gap_timeout_ms=600000"), fake.clone()).unwrap();
+    board.set_link_guard(guard.clone());
+    let link = board.link_handle();
+    board.prepare_session().unwrap();
+    board.start_stream(1000).unwrap();
+    wait_for("the reconnect to be held", || link.status().state == LinkState::ReconnectHeld);
+    assert_eq!(board.board_data_count(Preset::Default).unwrap(), 11, "nothing arrives while held");
+    assert_eq!(fake.stats().connects, 1, "no attempt while the guard holds");
+    assert_eq!(*guard.failures.lock().unwrap(), vec!["the device disconnected".to_owned()]);
+    guard.released.store(true, std::sync::atomic::Ordering::SeqCst);
+    wait_for("all 18 samples", || board.board_data_count(Preset::Default).unwrap() == 18);
+    let status = link.status();
+    assert_eq!(status.state, LinkState::Connected);
+    assert!(status.reconnects_held >= 3, "{status:?}");
+    assert_eq!((status.failures, status.reconnects, status.gap_marks), (1, 1, 1));
+    assert_eq!(*guard.reports.lock().unwrap(), vec![true], "the one attempt is reported as a success");
+    let data = read_all(&mut board, Preset::Default);
+    assert_eq!(data.row(14)[11], GAP_MARKER);
     board.release_session().unwrap();
 }
 
