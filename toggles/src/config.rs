@@ -2,6 +2,7 @@
 //! [`Config`] that decisions read. `docs/config.md` documents every field.
 
 use crate::hash;
+use crate::targeting::TargetIndex;
 use crate::units::{DurationText, Percent, Timestamp};
 use board_api::BoardId;
 use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
@@ -317,6 +318,8 @@ pub struct BoardConfig {
     pub salt: String,
     pub(crate) seed: u32,
     pub targeting: Vec<TargetingRule>,
+    /// `targeting` compiled for the hot path.
+    pub(crate) target_index: TargetIndex,
     pub shadow: ShadowConfig,
     pub breaker: breaker::BreakerConfig,
     pub faults: FaultConfig,
@@ -337,6 +340,7 @@ impl BoardConfig {
             seed: hash::salt_seed(&salt),
             salt,
             targeting: Vec::new(),
+            target_index: TargetIndex::default(),
             shadow: ShadowConfig::default(),
             breaker: breaker::BreakerConfig::default(),
             faults: FaultConfig::default(),
@@ -938,6 +942,7 @@ impl RawBoard {
             stickiness: self.stickiness.map(|s| s.value.0).unwrap_or_else(|| StickinessKey::AUTO.to_vec()),
             seed: hash::salt_seed(&salt),
             salt,
+            target_index: TargetIndex::new(&targeting),
             targeting,
             shadow: self.shadow,
             breaker,

@@ -20,6 +20,7 @@ mod config;
 mod decide;
 mod hash;
 mod store;
+mod targeting;
 mod units;
 mod watch;
 

@@ -29,8 +29,9 @@ pub struct Snapshot {
 }
 
 impl Snapshot {
+    #[inline]
     pub fn decide(&self, board: BoardId, id: &SessionIdentity<'_>, now: SystemTime) -> Decision {
-        self.config.decide(board, id, Timestamp::from_system_time(now), self.generation)
+        self.config.decide_with_clock(board, id, || Timestamp::from_system_time(now), self.generation)
     }
 }
 

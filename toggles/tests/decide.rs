@@ -239,3 +239,46 @@ fn zero_percent_is_cpp_with_a_static_reason() {
     let d = c.decide(BoardId::Cyton, &SessionIdentity::new(&serial("a")), T0, 1);
     assert_eq!((d.path, d.reason, d.rule.kind), (Route::Cpp, Reason::Static, RuleKind::Percent));
 }
+
+/// The first rule, in file order, whose lists contain one of the session's values: the
+/// definition that the compiled lookup in `decide` must agree with.
+fn first_rule_by_scan(c: &Config, id: &SessionIdentity<'_>) -> Option<u16> {
+    c.board(BoardId::Cyton).targeting.iter().position(|r| r.matches(id)).map(|i| i as u16)
+}
+
+fn yaml_list(values: &[String]) -> String {
+    let quoted: Vec<String> = values.iter().map(|v| format!("'{v}'")).collect();
+    format!("[{}]", quoted.join(", "))
+}
+
+proptest! {
+    #[test]
+    fn targeting_lookup_agrees_with_trying_each_rule_in_order(
+        rules in prop::collection::vec(
+            (prop::collection::vec("[abAB0:]{1,3}", 1..4),
+             prop::collection::vec("[abAB0:]{1,3}", 0..3),
+             prop::collection::vec("[abAB0:]{1,3}", 0..3)),
+            1..6),
+        serial in "[abAB0:]{0,3}",
+        mac in "[abAB0:]{0,3}",
+        key in "[abAB0:]{0,3}",
+    ) {
+        let mut yaml = String::from("boards:\n  cyton:\n    mode: rust\n    percent: 50\n    targeting:\n");
+        for (i, (serials, macs, keys)) in rules.iter().enumerate() {
+            yaml.push_str(&format!("      - serve: {}\n        serial_number: {}\n", if i % 2 == 0 { "rust" } else { "cpp" }, yaml_list(serials)));
+            if !macs.is_empty() { yaml.push_str(&format!("        mac_address: {}\n", yaml_list(macs))); }
+            if !keys.is_empty() { yaml.push_str(&format!("        session_key: {}\n", yaml_list(keys))); }
+        }
+        let c = config(&yaml);
+        let p = InputParams { serial_number: serial, mac_address: mac, ..InputParams::default() };
+        let id = SessionIdentity::with_session_key(&p, &key);
+        let d = c.decide(BoardId::Cyton, &id, T0, 1);
+        match first_rule_by_scan(&c, &id) {
+            Some(i) => {
+                prop_assert_eq!(d.rule.kind, RuleKind::Targeting(i));
+                prop_assert_eq!(d.path, c.board(BoardId::Cyton).targeting[usize::from(i)].serve);
+            }
+            None => prop_assert_eq!(d.reason, Reason::Split),
+        }
+    }
+}
