@@ -6,6 +6,11 @@
 //! [`FakePeripheral::replay_on_write`]) delivers the script up to the next disconnect or
 //! stall. After a reconnect, the board writes the start command again and replay resumes
 //! where it stopped: exactly what a device that dropped out and came back does.
+//!
+//! For devices driven by a clock instead (see `crate::simulate`), the peripheral also
+//! tracks whether the device is streaming ([`FakePeripheral::stream_on_write`]: the start
+//! and stop commands, and any link drop, which stops a real device too) and delivers
+//! notifications on demand ([`FakePeripheral::notify_if_streaming`]).
 
 use crate::transport::{BleError, BleResult, BleTransport, DeviceQuery, FoundDevice, LinkEvent};
 use futures::future::BoxFuture;
@@ -54,6 +59,18 @@ struct FakeState {
     start_command: Option<Vec<u8>>,
     writes_hang: bool,
     stats: FakeStats,
+    stream_commands: Option<(Vec<u8>, Vec<u8>)>,
+    streaming: bool,
+    stream_starts: u64,
+}
+
+impl FakeState {
+    /// The link is gone: a real device forgets subscriptions and stops streaming.
+    fn drop_link(&mut self) {
+        self.connected = None;
+        self.subscribed.clear();
+        self.streaming = false;
+    }
 }
 
 /// The in-memory peripheral. Share it as `Arc<FakePeripheral>`: the test keeps one handle
@@ -123,7 +140,9 @@ impl FakePeripheral {
     /// Drops the link now, from the device's side.
     pub fn disconnect_now(&self) {
         let mut state = self.state();
-        if state.connected.take().is_some() {
+        let was_connected = state.connected.is_some();
+        state.drop_link();
+        if was_connected {
             state.stats.disconnects_injected += 1;
             let _ = self.events_tx.send(LinkEvent::Disconnected);
         }
@@ -139,6 +158,44 @@ impl FakePeripheral {
 
     pub fn is_connected(&self) -> bool {
         self.state().connected.is_some()
+    }
+
+    /// Writing `start` (to any characteristic) starts streaming and `stop` stops it; a link
+    /// drop stops it too. Independent of the replay script.
+    pub fn stream_on_write(&self, start: &[u8], stop: &[u8]) {
+        self.state().stream_commands = Some((start.to_vec(), stop.to_vec()));
+    }
+
+    /// Whether the device streams: connected, and the start command written since the
+    /// last stop command or link drop.
+    pub fn is_streaming(&self) -> bool {
+        self.state().streaming
+    }
+
+    /// How many times the start command was written: a new value means a new stream.
+    pub fn stream_starts(&self) -> u64 {
+        self.state().stream_starts
+    }
+
+    /// Delivers `packets` now, in order, if the device still streams the stream that
+    /// started as number `stream_start` (see [`Self::stream_starts`]); checked once under
+    /// the lock, so a stop or a restart racing with the caller never lets packets of one
+    /// stream leak into the next. Packets of unsubscribed characteristics are dropped and
+    /// counted. Returns whether the packets were delivered.
+    pub fn notify_if_streaming(&self, stream_start: u64, packets: impl IntoIterator<Item = (Uuid, Vec<u8>)>) -> bool {
+        let mut state = self.state();
+        if !state.streaming || state.stream_starts != stream_start {
+            return false;
+        }
+        for (characteristic, value) in packets {
+            if state.subscribed.contains(&characteristic) {
+                state.stats.delivered += 1;
+                let _ = self.events_tx.send(LinkEvent::Notification { characteristic, value });
+            } else {
+                state.stats.dropped += 1;
+            }
+        }
+        true
     }
 
     /// Steps not yet replayed.
@@ -159,8 +216,7 @@ impl FakePeripheral {
                 }
                 FakeStep::Drop { .. } => state.stats.dropped += 1,
                 FakeStep::Disconnect => {
-                    state.connected = None;
-                    state.subscribed.clear();
+                    state.drop_link();
                     state.stats.disconnects_injected += 1;
                     let _ = self.events_tx.send(LinkEvent::Disconnected);
                     return;
@@ -237,6 +293,14 @@ impl BleTransport for FakePeripheral {
                 return Err(BleError::Write("the fake peripheral is not connected".into()));
             }
             state.writes.push((characteristic, bytes.to_vec()));
+            if let Some((start, stop)) = &state.stream_commands {
+                if start.as_slice() == bytes {
+                    state.streaming = true;
+                    state.stream_starts += 1;
+                } else if stop.as_slice() == bytes {
+                    state.streaming = false;
+                }
+            }
             if state.start_command.as_deref() == Some(bytes) {
                 self.replay(&mut state);
             }
@@ -248,10 +312,10 @@ impl BleTransport for FakePeripheral {
     fn disconnect(&self) -> BoxFuture<'_, BleResult<()>> {
         async move {
             let mut state = self.state();
-            if state.connected.take().is_some() {
+            if state.connected.is_some() {
                 state.stats.disconnects_requested += 1;
             }
-            state.subscribed.clear();
+            state.drop_link();
             Ok(())
         }
         .boxed()

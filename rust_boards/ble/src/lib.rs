@@ -9,7 +9,9 @@
 //!   and in memory ([`FakePeripheral`]: replay, drop, reorder, disconnect, stall);
 //! - [`BleBoard`], BrainFlow's board lifecycle over any transport, with ring buffers per
 //!   preset, markers, disconnect and stall detection, reconnection with backoff and gaps
-//!   marked with [`GAP_MARKER`].
+//!   marked with [`GAP_MARKER`];
+//! - simulated devices ([`simulate`]): the real protocols from a clock, selected with
+//!   `other_info` `transport=simulated`, for demos and tests without hardware.
 //!
 //! It does not own routing, toggles, breakers or the status page: the dispatch layer reads
 //! the link through a [`LinkHandle`] and paces reconnection through a [`LinkGuard`].
@@ -20,6 +22,7 @@ mod btle;
 mod fake;
 pub mod ganglion;
 pub mod muse;
+pub mod simulate;
 mod transport;
 
 pub use board::{
@@ -36,7 +39,8 @@ use std::sync::Arc;
 /// The BLE boards this crate implements.
 pub const BLE_BOARDS: [BoardId; 3] = [BoardId::GanglionNative, BoardId::Muse2, BoardId::MuseS];
 
-/// A board session on the system's Bluetooth stack (btleplug). Nothing is opened until
+/// A board session on the system's Bluetooth stack (btleplug), or on a simulated device
+/// when `other_info` says `transport=simulated` (see [`simulate`]). Nothing is opened until
 /// `prepare_session`; a board that is not a BLE board is UNSUPPORTED_BOARD_ERROR and a bad
 /// `other_info` setting INVALID_ARGUMENTS_ERROR naming it.
 pub fn create_board(board: BoardId, params: &InputParams) -> Result<Box<dyn Board>> {
@@ -45,7 +49,11 @@ pub fn create_board(board: BoardId, params: &InputParams) -> Result<Box<dyn Boar
 
 /// [`create_board`] with the concrete type, for callers that read [`BleBoard::link_status`].
 pub fn create_ble_board(board: BoardId, params: &InputParams) -> Result<BleBoard> {
-    BleBoard::with_transport(board, params, Arc::new(BtleplugTransport::new()))
+    let transport: Arc<dyn BleTransport> = match simulate::SimSettings::from_params(params)? {
+        Some(sim) => simulate::simulated_device(board, params, &sim)?,
+        None => Arc::new(BtleplugTransport::new()),
+    };
+    BleBoard::with_transport(board, params, transport)
 }
 
 /// A board session over any transport, e.g. a [`FakePeripheral`].
