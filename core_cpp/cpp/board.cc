@@ -9,6 +9,12 @@
 namespace switchyard {
 namespace legacy {
 
+namespace {
+
+constexpr std::size_t WIDEST_PRESET_ROWS = 32;
+
+}  // namespace
+
 double unix_time_now() {
     const auto since_epoch = std::chrono::system_clock::now().time_since_epoch();
     return std::chrono::duration<double>(since_epoch).count();
@@ -60,6 +66,12 @@ void Board::start_stream(std::size_t buffer_size) {
     if (buffer_size == 0) {
         throw BrainFlowException(ExitCode::INVALID_BUFFER_SIZE_ERROR,
                                  "start_stream: buffer_size must be at least 1 sample");
+    }
+    // Judged against the widest preset of any board (32 rows), as the Rust twin does, so
+    // both refuse exactly the same sizes whatever the board.
+    if (!RingBuffer::size_is_valid(WIDEST_PRESET_ROWS, buffer_size)) {
+        throw BrainFlowException(ExitCode::INVALID_BUFFER_SIZE_ERROR,
+                                 "start_stream: buffer_size " + std::to_string(buffer_size) + " is too large");
     }
     std::vector<std::unique_ptr<RingBuffer>> fresh;
     for (const PresetLayout &preset : presets) {

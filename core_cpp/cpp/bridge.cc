@@ -10,6 +10,7 @@
 #include "cyton_board.h"
 #include "cyton_decoder.h"
 #include "playback.h"
+#include "ring_buffer.h"
 #include "synthetic.h"
 
 namespace switchyard {
@@ -172,6 +173,31 @@ std::uint64_t SyntheticGeneratorSession::next_index() const noexcept { return ge
 
 std::unique_ptr<SyntheticGeneratorSession> new_synthetic_generator(std::uint64_t seed) {
     return std::make_unique<SyntheticGeneratorSession>(seed);
+}
+
+RingBufferSession::RingBufferSession(std::size_t rows, std::size_t capacity)
+    : ring(std::make_unique<RingBuffer>(rows, capacity)) {}
+
+RingBufferSession::~RingBufferSession() = default;
+
+void RingBufferSession::push(rust::Slice<const double> samples) {
+    ring->push_many(samples.data(), samples.size() / ring->rows());
+}
+
+std::size_t RingBufferSession::read(bool remove, std::size_t max_samples, rust::Slice<double> out) {
+    if (out.size() / ring->rows() < max_samples) {
+        throw BrainFlowException(ExitCode::INVALID_ARGUMENTS_ERROR,
+                                 "read: the output holds fewer than max_samples samples");
+    }
+    return ring->read_row_major(remove, max_samples, out.data());
+}
+
+std::size_t RingBufferSession::count() const { return ring->count(); }
+std::uint64_t RingBufferSession::dropped() const { return ring->dropped(); }
+std::size_t RingBufferSession::allocated_samples() const { return ring->allocated_samples(); }
+
+std::unique_ptr<RingBufferSession> new_ring_buffer(std::size_t rows, std::size_t capacity) {
+    return std::make_unique<RingBufferSession>(rows, capacity);
 }
 
 void bridge_noop() noexcept {}

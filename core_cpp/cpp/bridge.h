@@ -19,6 +19,7 @@ class Board;
 class CytonBoard;
 class CytonDecoder;
 class PlaybackDecoder;
+class RingBuffer;
 class SyntheticGenerator;
 
 class BoardSession {
@@ -83,6 +84,25 @@ private:
 };
 
 std::unique_ptr<SyntheticGeneratorSession> new_synthetic_generator(std::uint64_t seed);
+
+// One RingBuffer on its own, so its growth and order can be tested and measured.
+class RingBufferSession {
+public:
+    RingBufferSession(std::size_t rows, std::size_t capacity);
+    ~RingBufferSession();
+
+    // Pushes every whole sample in `samples` (rows() values each).
+    void push(rust::Slice<const double> samples);
+    std::size_t read(bool remove, std::size_t max_samples, rust::Slice<double> out);
+    std::size_t count() const;
+    std::uint64_t dropped() const;
+    std::size_t allocated_samples() const;
+
+private:
+    std::unique_ptr<RingBuffer> ring;
+};
+
+std::unique_ptr<RingBufferSession> new_ring_buffer(std::size_t rows, std::size_t capacity);
 
 // An empty call, to measure the cost of crossing the bridge.
 void bridge_noop() noexcept;

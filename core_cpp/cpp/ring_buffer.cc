@@ -1,6 +1,7 @@
 #include "ring_buffer.h"
 
 #include <algorithm>
+#include <cstdint>
 #include <cstring>
 #include <new>
 #include <string>
@@ -10,36 +11,65 @@
 namespace switchyard {
 namespace legacy {
 
-RingBuffer::RingBuffer(std::size_t rows, std::size_t capacity)
-    : num_rows(rows), capacity_samples(capacity) {
+namespace {
+
+// The first allocation: about a second of the fastest board, so slow boards and short
+// sessions never grow at all, and a growing buffer copies each sample about twice.
+constexpr std::size_t FIRST_SLOTS = 256;
+
+}  // namespace
+
+bool RingBuffer::size_is_valid(std::size_t rows, std::size_t capacity) noexcept {
+    const std::size_t max_values = static_cast<std::size_t>(PTRDIFF_MAX) / sizeof(double);
+    return capacity > 0 && rows > 0 && capacity <= max_values / rows;
+}
+
+RingBuffer::RingBuffer(std::size_t rows, std::size_t capacity) : num_rows(rows), capacity_samples(capacity) {
     if (capacity == 0) {
-        throw BrainFlowException(ExitCode::INVALID_BUFFER_SIZE_ERROR,
-                                 "buffer_size must be at least 1 sample");
+        throw BrainFlowException(ExitCode::INVALID_BUFFER_SIZE_ERROR, "buffer_size must be at least 1 sample");
     }
-    if (rows == 0 || capacity > (SIZE_MAX / sizeof(double)) / rows) {
+    if (!size_is_valid(rows, capacity)) {
         throw BrainFlowException(ExitCode::INVALID_BUFFER_SIZE_ERROR,
                                  "buffer_size " + std::to_string(capacity) + " is too large");
     }
-    try {
-        storage.assign(rows * capacity, 0.0);
-    } catch (const std::bad_alloc &) {
-        throw BrainFlowException(ExitCode::INVALID_BUFFER_SIZE_ERROR,
-                                 "buffer_size " + std::to_string(capacity) + " needs more memory than there is");
+}
+
+bool RingBuffer::grow_locked() {
+    // slots <= capacity, and capacity * rows values are addressable, so doubling cannot wrap.
+    const std::size_t bigger = std::min(capacity_samples, std::max(FIRST_SLOTS, slots * 2));
+    std::unique_ptr<double[]> fresh(new (std::nothrow) double[bigger * num_rows]);
+    if (!fresh) {
+        return false;
     }
+    // The held samples in at most two contiguous runs: from head to the end, then the wrap.
+    const std::size_t first_run = std::min(size, slots - head);
+    if (first_run > 0) {
+        std::memcpy(fresh.get(), &storage[head * num_rows], first_run * num_rows * sizeof(double));
+    }
+    if (size > first_run) {
+        std::memcpy(fresh.get() + first_run * num_rows, storage.get(), (size - first_run) * num_rows * sizeof(double));
+    }
+    storage = std::move(fresh);
+    slots = bigger;
+    head = 0;
+    return true;
 }
 
 void RingBuffer::push_locked(const double *sample) {
     std::size_t slot;
     if (size == capacity_samples) {
         slot = head;
-        head = (head + 1) % capacity_samples;
+        head = (head + 1) % slots;
         ++dropped_samples;
     } else {
-        slot = (head + size) % capacity_samples;
+        if (size == slots && !grow_locked()) {
+            ++dropped_samples;  // no memory for it: lost and counted, never a crash
+            return;
+        }
+        slot = (head + size) % slots;
         ++size;
     }
-    double *dst = &storage[slot * num_rows];
-    std::memcpy(dst, sample, num_rows * sizeof(double));
+    std::memcpy(&storage[slot * num_rows], sample, num_rows * sizeof(double));
 }
 
 void RingBuffer::push_many(const double *samples, std::size_t count) {
@@ -59,13 +89,21 @@ std::uint64_t RingBuffer::dropped() const {
     return dropped_samples;
 }
 
+std::size_t RingBuffer::allocated_samples() const {
+    std::lock_guard<std::mutex> guard(lock);
+    return slots;
+}
+
 std::size_t RingBuffer::read_row_major(bool remove, std::size_t max_samples, double *out) {
     std::lock_guard<std::mutex> guard(lock);
     const std::size_t n = std::min(max_samples, size);
-    const std::size_t first = remove ? head : (head + size - n) % capacity_samples;
+    if (n == 0) {
+        return 0;  // possibly nothing allocated yet
+    }
+    const std::size_t first = remove ? head : (head + size - n) % slots;
     // Two contiguous runs at most (before and after the wrap), so no modulo per sample.
-    const std::size_t first_run = std::min(n, capacity_samples - first);
-    const double *runs[2] = {&storage[first * num_rows], storage.data()};
+    const std::size_t first_run = std::min(n, slots - first);
+    const double *runs[2] = {&storage[first * num_rows], storage.get()};
     const std::size_t run_lengths[2] = {first_run, n - first_run};
     std::size_t i = 0;
     for (int run = 0; run < 2; ++run) {
@@ -77,7 +115,7 @@ std::size_t RingBuffer::read_row_major(bool remove, std::size_t max_samples, dou
         }
     }
     if (remove) {
-        head = (head + n) % capacity_samples;
+        head = (head + n) % slots;
         size -= n;
     }
     return n;

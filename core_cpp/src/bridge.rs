@@ -79,6 +79,14 @@ pub(crate) mod ffi {
         fn auxiliary_output(self: &SyntheticGeneratorSession) -> &[f64];
         fn next_index(self: &SyntheticGeneratorSession) -> u64;
 
+        type RingBufferSession;
+        fn new_ring_buffer(rows: usize, capacity: usize) -> Result<UniquePtr<RingBufferSession>>;
+        fn push(self: Pin<&mut RingBufferSession>, samples: &[f64]) -> Result<()>;
+        fn read(self: Pin<&mut RingBufferSession>, remove: bool, max_samples: usize, out: &mut [f64]) -> Result<usize>;
+        fn count(self: &RingBufferSession) -> Result<usize>;
+        fn dropped(self: &RingBufferSession) -> Result<u64>;
+        fn allocated_samples(self: &RingBufferSession) -> Result<usize>;
+
         fn bridge_noop();
         fn throw_for_test(kind: u8) -> Result<()>;
     }
@@ -92,6 +100,9 @@ unsafe impl Send for ffi::BoardSession {}
 unsafe impl Send for ffi::StreamDecoderSession {}
 // SAFETY: as above; the generator is plain data with no threads.
 unsafe impl Send for ffi::SyntheticGeneratorSession {}
+
+// SAFETY: as above; the ring buffer guards itself with its own mutex.
+unsafe impl Send for ffi::RingBufferSession {}
 
 /// Turns a C++ exception's `"<code>|<message>"` text into a [`BoardError`]. Text without
 /// a code (which our trycatch never produces) is a GENERAL_ERROR kept whole.

@@ -8,6 +8,7 @@
 //! - [`CppBoard`]: [`board_api::Board`] for the synthetic, playback, Cyton and Cyton Daisy boards;
 //! - [`CppDecoder`]: [`board_api::StreamDecoder`] for Cyton, Cyton Daisy and playback bytes;
 //! - [`CppSyntheticGenerator`]: [`board_api::SampleGenerator`], the synthetic signal alone;
+//! - [`CppRingBuffer`]: the C++ ring buffer on its own, for tests and benchmarks;
 //! - [`bridge_noop`]: one empty call across the bridge, for the benchmark.
 //!
 //! It does not own routing, toggles, shadow comparison or anything about which
@@ -349,5 +350,81 @@ impl SampleGenerator for CppSyntheticGenerator {
 
     fn next_index(&self) -> u64 {
         self.inner.next_index()
+    }
+}
+
+/// The C++ ring buffer on its own (the one every C++ board keeps per preset), with the
+/// same calls as `rust_boards::RingBuffer` so the two can be driven side by side.
+pub struct CppRingBuffer {
+    inner: cxx::UniquePtr<ffi::RingBufferSession>,
+    rows: usize,
+}
+
+impl std::fmt::Debug for CppRingBuffer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CppRingBuffer").field("rows", &self.rows).field("len", &self.len()).finish()
+    }
+}
+
+impl CppRingBuffer {
+    /// Room for `capacity` samples of `rows` values, none of it allocated yet. A capacity
+    /// of 0, or one that could never be addressed, is INVALID_BUFFER_SIZE_ERROR.
+    pub fn new(rows: usize, capacity: usize) -> board_api::Result<CppRingBuffer> {
+        if rows == 0 {
+            return Err(BoardError::invalid_arguments("a ring buffer needs at least one row"));
+        }
+        let inner = cpp(ffi::new_ring_buffer(rows, capacity))?;
+        Ok(CppRingBuffer { inner, rows })
+    }
+
+    pub fn rows(&self) -> usize {
+        self.rows
+    }
+
+    /// Appends `samples`, one sample of `rows` values after another; when full, each new
+    /// sample drops the oldest.
+    pub fn push(&mut self, samples: &[f64]) {
+        assert_eq!(samples.len() % self.rows, 0, "push takes whole samples of {} values", self.rows);
+        if let Err(e) = self.inner.pin_mut().push(samples) {
+            panic!("the C++ ring buffer failed to push: {}", to_board_error(&e));
+        }
+    }
+
+    /// Moves up to `max` oldest samples into `out` (row-major), removing them.
+    pub fn take_oldest(&mut self, max: usize, out: &mut SampleMatrix) {
+        self.read(true, max, out);
+    }
+
+    /// Copies up to `max` newest samples into `out` (row-major, oldest first).
+    pub fn copy_newest(&mut self, max: usize, out: &mut SampleMatrix) {
+        self.read(false, max, out);
+    }
+
+    fn read(&mut self, remove: bool, max: usize, out: &mut SampleMatrix) {
+        let n = max.min(self.len());
+        let data = out.reset(self.rows, n);
+        match self.inner.pin_mut().read(remove, n, data) {
+            Ok(got) => assert_eq!(got, n, "the C++ ring buffer held {n} samples but gave {got}"),
+            Err(e) => panic!("the C++ ring buffer failed to read: {}", to_board_error(&e)),
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.inner.count().unwrap_or_default()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Samples lost because the buffer was full (or memory ran out while it grew).
+    pub fn dropped(&self) -> u64 {
+        self.inner.dropped().unwrap_or_default()
+    }
+
+    /// Samples the storage has room for right now; grows with the samples held, never
+    /// beyond the capacity.
+    pub fn allocated_samples(&self) -> usize {
+        self.inner.allocated_samples().unwrap_or_default()
     }
 }
