@@ -54,7 +54,7 @@ impl ExitCode {
     ];
 
     /// The numeric code as BrainFlow returns it.
-    pub fn code(self) -> i32 {
+    pub const fn code(self) -> i32 {
         self as i32
     }
 

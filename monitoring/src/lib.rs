@@ -15,4 +15,4 @@ pub mod status;
 
 pub use http::{Backend, ControlAction, ControlError, Server, ServerError, Token, TokenError};
 pub use names::{install_recorder, RecorderError};
-pub use status::{BoardStatus, EventRecord, StatusDocument};
+pub use status::{BoardStatus, EventRecord, LinkSummary, StatusDocument};

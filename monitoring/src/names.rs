@@ -30,6 +30,14 @@ pub const SHADOW_MISMATCHES_TOTAL: &str = "switchyard_shadow_mismatches_total";
 /// Samples handed to callers and samples dropped by full buffers, by `board`.
 pub const SAMPLES_DELIVERED_TOTAL: &str = "switchyard_samples_delivered_total";
 pub const SAMPLES_DROPPED_TOTAL: &str = "switchyard_samples_dropped_total";
+/// BLE sessions by link `state` (`connected`, `reconnecting`, `reconnect_held`,
+/// `not_connected`), by `board`.
+pub const LINK_SESSIONS: &str = "switchyard_link_sessions";
+/// BLE link failures (disconnects and stalls) and restored links, by `board`.
+pub const LINK_FAILURES_TOTAL: &str = "switchyard_link_failures_total";
+pub const LINK_RECONNECTS_TOTAL: &str = "switchyard_link_reconnects_total";
+/// Rust-only sessions that rebuilt their board after a panic or hang, by `board`.
+pub const RUST_RESTARTS_TOTAL: &str = "switchyard_rust_restarts_total";
 /// The generation of the config in force.
 pub const CONFIG_GENERATION: &str = "switchyard_config_generation";
 /// Config reloads, by `result` (`applied`, `rejected`).
@@ -56,6 +64,10 @@ pub const ALL: &[&str] = &[
     SHADOW_MISMATCHES_TOTAL,
     SAMPLES_DELIVERED_TOTAL,
     SAMPLES_DROPPED_TOTAL,
+    LINK_SESSIONS,
+    LINK_FAILURES_TOTAL,
+    LINK_RECONNECTS_TOTAL,
+    RUST_RESTARTS_TOTAL,
     CONFIG_GENERATION,
     CONFIG_RELOADS_TOTAL,
     CONTROL_REQUESTS_TOTAL,

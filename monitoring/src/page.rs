@@ -20,6 +20,30 @@ pub fn escape(text: &str) -> String {
     out
 }
 
+/// A BLE board's links in one cell: counts by state, held reconnects flagged, totals.
+fn link_cell(link: &crate::status::LinkSummary) -> String {
+    let mut cell = format!("{} up", link.connected);
+    if link.reconnecting > 0 {
+        let _ = write!(cell, ", {} reconnecting", link.reconnecting);
+    }
+    if link.reconnect_held > 0 {
+        let _ = write!(cell, ", <span class=\"warn\">{} held by breaker</span>", link.reconnect_held);
+    }
+    if link.not_connected > 0 {
+        let _ = write!(cell, ", {} not connected", link.not_connected);
+    }
+    let _ = write!(
+        cell,
+        "<br><small>{} failures, {} reconnects, {} rebuilt",
+        link.failures_total, link.reconnects_total, link.restarts_total
+    );
+    if let Some(last) = &link.last_failure {
+        let _ = write!(cell, "; last: {}", escape(last));
+    }
+    cell.push_str("</small>");
+    cell
+}
+
 pub fn render(doc: &StatusDocument) -> String {
     let mut h = String::with_capacity(8192);
     h.push_str(
@@ -45,14 +69,14 @@ table{border-collapse:collapse;width:100%;margin-bottom:1em}td,th{border:1px sol
     for o in &doc.overrides {
         let _ = write!(h, "<p class=\"warn\">runtime override: {}</p>", escape(o));
     }
-    h.push_str("<div class=\"wrap\"><table><tr><th>board</th><th>mode</th><th>%</th><th>breaker</th><th>window</th><th>cpp</th><th>rust</th><th>shadow</th><th>standby</th><th>failovers</th><th>shadow cmp/mismatch</th></tr>");
+    h.push_str("<div class=\"wrap\"><table><tr><th>board</th><th>mode</th><th>%</th><th>breaker</th><th>window</th><th>cpp</th><th>rust</th><th>shadow</th><th>standby</th><th>failovers</th><th>shadow cmp/mismatch</th><th>link (BLE)</th></tr>");
     for b in &doc.boards {
         let percent = b.percent.map(|p| format!("{p}")).unwrap_or_else(|| "-".into());
         let ramp = b.ramp_step.as_deref().map(|s| format!(" ({})", escape(s))).unwrap_or_default();
         let note = b.override_note.as_deref().map(|n| format!("<br><span class=\"warn\">{}</span>", escape(n))).unwrap_or_default();
         let _ = write!(
             h,
-            "<tr><td>{}</td><td>{}</td><td>{}{}</td><td class=\"{}\">{} ({})<br><small>{}</small>{}</td><td>{} calls, {:.1}% err, {:.1}% slow</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{} / {}</td></tr>",
+            "<tr><td>{}</td><td>{}</td><td>{}{}</td><td class=\"{}\">{} ({})<br><small>{}</small>{}</td><td>{} calls, {:.1}% err, {:.1}% slow</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{} / {}</td><td>{}</td></tr>",
             escape(&b.board),
             escape(&b.mode),
             percent,
@@ -71,7 +95,8 @@ table{border-collapse:collapse;width:100%;margin-bottom:1em}td,th{border:1px sol
             b.sessions_standby,
             b.failovers,
             b.shadow_compared,
-            b.shadow_mismatched
+            b.shadow_mismatched,
+            b.link.as_ref().map(link_cell).unwrap_or_else(|| "-".into())
         );
     }
     h.push_str("</table></div><h2>recent events</h2><div class=\"wrap\"><table><tr><th>time (unix s)</th><th>kind</th><th>detail</th></tr>");

@@ -40,6 +40,25 @@ pub struct BoardStatus {
     pub shadow_mismatched: u64,
     /// Set when an operator override is in force for this board.
     pub override_note: Option<String>,
+    /// BLE boards only: where their sessions' links stand.
+    pub link: Option<LinkSummary>,
+}
+
+/// The links of a BLE board's live sessions, and its totals since start.
+#[derive(Debug, Clone, Serialize, Default, PartialEq)]
+pub struct LinkSummary {
+    pub connected: usize,
+    pub reconnecting: usize,
+    /// Lost links whose reconnect the breaker holds back (it is open).
+    pub reconnect_held: usize,
+    pub not_connected: usize,
+    /// Disconnects and stalls since start.
+    pub failures_total: u64,
+    pub reconnects_total: u64,
+    /// Sessions that rebuilt their board after a panic or a hang.
+    pub restarts_total: u64,
+    /// The most recent failure reason among live sessions.
+    pub last_failure: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]

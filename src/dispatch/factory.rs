@@ -1,7 +1,9 @@
 //! Which implementation object serves a board: the one place that names the C++ core,
 //! the Rust twins and the BLE crate.
 
+use super::kind::{BoardKind, BreakerLinkGuard};
 use board_api::{Board, BoardError, BoardId, ExitCode, InputParams, Result};
+use std::sync::Arc;
 
 /// The legacy C++ board.
 pub fn cpp_board(board: BoardId, params: &InputParams) -> Result<Box<dyn Board>> {
@@ -14,12 +16,23 @@ pub fn cpp_board(board: BoardId, params: &InputParams) -> Result<Box<dyn Board>>
     Ok(Box::new(core_cpp::CppBoard::new(board, params)?))
 }
 
-/// The Rust board: the serial/file/synthetic twins, or a BLE board.
-pub fn rust_board(board: BoardId, params: &InputParams) -> Result<Box<dyn Board>> {
+/// A Rust board, and for a BLE board the view of its link.
+pub struct RustBoard {
+    pub board: Box<dyn Board>,
+    pub link: Option<ble_boards::LinkHandle>,
+}
+
+/// The Rust board: the serial/file/synthetic twins, or a BLE board whose link failures
+/// and reconnects go through the kind's breaker.
+pub fn rust_board(kind: &Arc<BoardKind>, session: u64, params: &InputParams) -> Result<RustBoard> {
+    let board = kind.board;
     if ble_boards::BLE_BOARDS.contains(&board) {
-        ble_boards::create_board(board, params)
+        let mut ble = ble_boards::create_ble_board(board, params)?;
+        ble.set_link_guard(Arc::new(BreakerLinkGuard::new(Arc::clone(kind), session)));
+        let link = Some(ble.link_handle());
+        Ok(RustBoard { board: Box::new(ble), link })
     } else {
-        rust_boards::create_board(board, params)
+        Ok(RustBoard { board: rust_boards::create_board(board, params)?, link: None })
     }
 }
 

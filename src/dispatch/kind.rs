@@ -10,6 +10,7 @@ use super::session::SessionCell;
 use arc_swap::ArcSwap;
 use board_api::{BoardError, BoardId};
 use breaker::{Breaker, Outcome, Permission, State};
+use monitoring::LinkSummary;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
@@ -55,6 +56,13 @@ pub struct KindCounters {
     pub failover_gap_samples: AtomicU64,
     pub sessions_opened: AtomicU64,
     pub shadow: Arc<ShadowCounters>,
+    /// Rust-only boards: link failures (disconnects and stalls) reported by their boards.
+    pub link_failures: AtomicU64,
+    /// Rust-only boards: lost links restored by a reconnect.
+    pub link_reconnects: AtomicU64,
+    /// Rust-only boards: sessions whose Rust board was rebuilt after a panic or a hang
+    /// (their answer to a failure, where other boards fail over to C++).
+    pub restarts: AtomicU64,
 }
 
 impl KindCounters {
@@ -121,10 +129,16 @@ impl BoardKind {
     /// Rust (`live`) keeps going unrecorded while the breaker is HALF_OPEN (only probes
     /// are judged then) and, when the config says `on_breaker_open: on_next_failure`,
     /// while it is OPEN; otherwise a refusal moves the session to C++.
+    ///
+    /// A Rust-only board has nowhere else to go: its calls always run, unrecorded while
+    /// the breaker refuses, and the breaker acts on its link instead ([`BreakerLinkGuard`]).
     pub fn admit(&self, live: bool) -> Admission {
         let permission = self.breaker.try_acquire();
         if permission.is_permitted() {
             return Admission::Recorded(permission);
+        }
+        if !self.board.has_cpp_implementation() {
+            return Admission::Unrecorded;
         }
         match self.breaker.state() {
             State::HalfOpen if live => Admission::Unrecorded,
@@ -163,7 +177,41 @@ impl BoardKind {
         }
     }
 
+    /// A Rust-only board's session was rebuilt after its Rust board failed.
+    pub fn note_restart(&self) {
+        self.counters.restarts.fetch_add(1, Ordering::Relaxed);
+    }
+
     // --- sessions ------------------------------------------------------------------
+
+    /// Where the links of this kind's live sessions stand (`None` unless it is a BLE board).
+    pub fn link_summary(&self) -> Option<LinkSummary> {
+        if !ble_boards::BLE_BOARDS.contains(&self.board) {
+            return None;
+        }
+        let mut summary = LinkSummary {
+            failures_total: self.counters.link_failures.load(Ordering::Relaxed),
+            reconnects_total: self.counters.link_reconnects.load(Ordering::Relaxed),
+            restarts_total: self.counters.restarts.load(Ordering::Relaxed),
+            ..LinkSummary::default()
+        };
+        let mut newest_failure = f64::NEG_INFINITY;
+        for link in self.live_sessions().iter().filter_map(|s| s.link_status()) {
+            match link.state {
+                ble_boards::LinkState::Connected => summary.connected += 1,
+                ble_boards::LinkState::Reconnecting => summary.reconnecting += 1,
+                ble_boards::LinkState::ReconnectHeld => summary.reconnect_held += 1,
+                ble_boards::LinkState::NotConnected => summary.not_connected += 1,
+            }
+            if let (Some(at), Some(reason)) = (link.last_failure_at, link.last_failure) {
+                if at > newest_failure {
+                    newest_failure = at;
+                    summary.last_failure = Some(reason);
+                }
+            }
+        }
+        Some(summary)
+    }
 
     pub fn register(&self, session: &Arc<SessionCell>) {
         let mut sessions = self.sessions.lock().unwrap_or_else(|p| p.into_inner());
@@ -177,5 +225,72 @@ impl BoardKind {
         let mut sessions = self.sessions.lock().unwrap_or_else(|p| p.into_inner());
         sessions.retain(|s| s.strong_count() > 0);
         sessions.iter().filter_map(Weak::upgrade).collect()
+    }
+}
+
+/// The breaker's say over a Rust-only (BLE) board's link. Such a board cannot fall back to
+/// C++, so its breaker guards the link: each lost link is a failure of the Rust path, and
+/// each reconnect attempt is a call the breaker must admit. While the breaker is OPEN, lost
+/// links stay down until it lets a probe through; in HALF_OPEN a reconnect is a probe and
+/// its outcome decides whether the breaker closes. Healthy links are never touched.
+pub struct BreakerLinkGuard {
+    kind: Arc<BoardKind>,
+    session: u64,
+}
+
+impl BreakerLinkGuard {
+    pub fn new(kind: Arc<BoardKind>, session: u64) -> Self {
+        BreakerLinkGuard { kind, session }
+    }
+}
+
+/// How a lost link or a failed reconnect is recorded: the device is not answering.
+const LINK_FAILURE: Outcome = Outcome::Failure { exit_code: board_api::ExitCode::BoardNotReadyError.code() };
+
+impl ble_boards::LinkGuard for BreakerLinkGuard {
+    fn link_failed(&self, reason: &str) {
+        self.kind.counters.link_failures.fetch_add(1, Ordering::Relaxed);
+        let permission = self.kind.breaker.try_acquire();
+        let recorded = permission.is_permitted();
+        if recorded {
+            self.kind.breaker.record(permission, LINK_FAILURE);
+        }
+        tracing::warn!(
+            board = self.kind.board.kind(),
+            session = self.session,
+            reason,
+            recorded,
+            breaker = self.kind.breaker.state().as_str(),
+            "link failure"
+        );
+    }
+
+    fn before_reconnect(&self) -> ble_boards::ReconnectAdmission {
+        let permission = self.kind.breaker.try_acquire();
+        if permission.is_permitted() {
+            let kind = Arc::clone(&self.kind);
+            let session = self.session;
+            return ble_boards::ReconnectAdmission::Attempt(Box::new(move |restored| {
+                kind.breaker.record(permission, if restored { Outcome::Success } else { LINK_FAILURE });
+                if restored {
+                    kind.counters.link_reconnects.fetch_add(1, Ordering::Relaxed);
+                }
+                tracing::info!(
+                    board = kind.board.kind(),
+                    session,
+                    restored,
+                    breaker = kind.breaker.state().as_str(),
+                    "reconnect attempt recorded"
+                );
+            }));
+        }
+        // Ask again when probing may start (OPEN), or soon (probe slots taken, forced open).
+        let snapshot = self.kind.breaker.snapshot();
+        let wait = match (snapshot.state, snapshot.open_remaining) {
+            (State::Open, Some(left)) => left.clamp(Duration::from_millis(10), Duration::from_secs(1)),
+            (State::ForcedOpen, _) => Duration::from_secs(1),
+            _ => Duration::from_millis(100),
+        };
+        ble_boards::ReconnectAdmission::Hold(wait)
     }
 }

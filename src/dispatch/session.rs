@@ -53,7 +53,21 @@ pub(crate) struct SessionState {
     timestamp_row: Option<usize>,
     spare: SampleMatrix,
     failovers: u32,
+    /// A Rust-only board whose Rust board failed and could not be rebuilt yet.
+    restart: Option<PendingRestart>,
+    restarts: u32,
 }
+
+/// When a Rust-only board's session may next try to rebuild its failed Rust board.
+struct PendingRestart {
+    cause: String,
+    not_before: std::time::Instant,
+    backoff: Duration,
+}
+
+/// First wait between attempts to rebuild a failed Rust-only board, doubled per failure.
+const RESTART_BACKOFF: Duration = Duration::from_millis(250);
+const MAX_RESTART_BACKOFF: Duration = Duration::from_secs(8);
 
 pub struct SessionCell {
     pub id: u64,
@@ -62,6 +76,8 @@ pub struct SessionCell {
     pub(crate) kind: Arc<BoardKind>,
     store: Arc<ToggleStore>,
     state: Mutex<SessionState>,
+    /// The link of a BLE board, readable without waiting for a call in progress.
+    link: Mutex<Option<ble_boards::LinkHandle>>,
 }
 
 impl SessionCell {
@@ -78,6 +94,15 @@ impl SessionCell {
 
     pub fn routing(&self) -> Option<Routing> {
         self.lock().routing.clone()
+    }
+
+    /// A BLE session's link: its state and counters (`None` for other boards).
+    pub fn link_status(&self) -> Option<ble_boards::LinkStatus> {
+        self.link.lock().unwrap_or_else(|p| p.into_inner()).as_ref().map(|l| l.status())
+    }
+
+    fn set_link(&self, link: Option<ble_boards::LinkHandle>) {
+        *self.link.lock().unwrap_or_else(|p| p.into_inner()) = link;
     }
 
     /// Releases the session whatever state it is in (release_all_sessions, shutdown).
@@ -118,7 +143,10 @@ impl Session {
                 timestamp_row: board_api::descriptor(board, Preset::Default).ok().map(|d| d.timestamp_channel),
                 spare: SampleMatrix::default(),
                 failovers: 0,
+                restart: None,
+                restarts: 0,
             }),
+            link: Mutex::new(None),
         });
         kind.register(&cell);
         Session { cell }
@@ -144,6 +172,14 @@ impl Session {
     /// How many times this session moved from Rust to C++.
     pub fn failovers(&self) -> u32 {
         self.cell.lock().failovers
+    }
+    /// How many times this Rust-only session rebuilt its Rust board after a panic or hang.
+    pub fn restarts(&self) -> u32 {
+        self.cell.lock().restarts
+    }
+    /// A BLE session's link (`None` for other boards).
+    pub fn link_status(&self) -> Option<ble_boards::LinkStatus> {
+        self.cell.link_status()
     }
 }
 
@@ -176,9 +212,15 @@ impl SessionState {
         let decision = cell.store.decide(board, &identity, std::time::SystemTime::now());
         let mut path = decision.path;
         let mut override_reason = None;
-        if path != Path::Cpp && board.has_cpp_implementation() && cell.kind.breaker_refuses_new_sessions() {
-            path = Path::Cpp;
-            override_reason = Some("BREAKER_OPEN");
+        if path != Path::Cpp && cell.kind.breaker_refuses_new_sessions() {
+            if board.has_cpp_implementation() {
+                path = Path::Cpp;
+                override_reason = Some("BREAKER_OPEN");
+            } else {
+                // Nothing to fall back to: the session runs, and the breaker paces its
+                // link's reconnects instead.
+                override_reason = Some("BREAKER_OPEN_NO_FALLBACK");
+            }
         }
         if path == Path::Shadow && !shadow_sampled(cell.id, cell.kind.knobs().shadow_sample) {
             // Outside `shadow.sample_percent`: C++ serves alone, exactly as in shadow mode
@@ -230,13 +272,93 @@ impl SessionState {
     }
 
     fn prepare_rust(&mut self, cell: &SessionCell) -> Result<Engine, RustFailure> {
-        let board = factory::rust_board(cell.board, &cell.params).map_err(RustFailure::Failed)?;
-        let mut side = RustSide::spawn(cell.kind.clone(), board, cell.id).map_err(RustFailure::Failed)?;
+        let made = factory::rust_board(&cell.kind, cell.id, &cell.params).map_err(RustFailure::Failed)?;
+        cell.set_link(made.link);
+        let mut side = RustSide::spawn(cell.kind.clone(), made.board, cell.id).map_err(RustFailure::Failed)?;
         match side.call("prepare_session", lifecycle_deadline(&cell.params), false, |b, _| b.prepare_session()) {
             RustAnswer::Answered(Ok(())) => Ok(Engine::Rust(side)),
             // The Rust board refused the caller's params: C++ will judge them too.
             RustAnswer::Answered(Err(e)) => Err(RustFailure::Failed(e)),
             RustAnswer::Failed(f) => Err(f),
+        }
+    }
+
+    /// A Rust-only board's answer to a failure of its Rust board: the board's own error
+    /// goes to the caller as it is; after a panic or a hang (the board object is lost) the
+    /// session rebuilds the board, restarts the stream and marks the gap, with backoff
+    /// between attempts that fail.
+    fn restart_rust_only(&mut self, cell: &SessionCell, failure: &RustFailure) -> Result<()> {
+        match failure {
+            RustFailure::Failed(e) => return Err(e.clone()),
+            RustFailure::Refused(_) | RustFailure::Isolation(_) => {}
+        }
+        let backoff = self.restart.as_ref().map_or(RESTART_BACKOFF, |r| r.backoff);
+        self.restart = Some(PendingRestart {
+            cause: failure.to_string(),
+            not_before: std::time::Instant::now(),
+            backoff,
+        });
+        self.try_restart(cell)
+    }
+
+    /// Rebuilds a Rust-only board if a restart is pending and due. `Ok` means the session
+    /// is serving again (or nothing was pending).
+    fn try_restart(&mut self, cell: &SessionCell) -> Result<()> {
+        let Some(pending) = self.restart.as_ref() else { return Ok(()) };
+        let now = std::time::Instant::now();
+        if now < pending.not_before {
+            return Err(restarting_error(cell, pending, now));
+        }
+        let cause = pending.cause.clone();
+        let backoff = pending.backoff;
+        if let Engine::Rust(side) = std::mem::replace(&mut self.engine, Engine::Unprepared) {
+            side.retire(Duration::from_millis(500), |b| {
+                let _ = b.release_session();
+            });
+        }
+        let rebuilt = self.prepare_rust(cell).map_err(|f| f.to_string()).and_then(|engine| {
+            self.engine = engine;
+            match (self.buffer_size, &mut self.engine) {
+                (Some(buffer_size), Engine::Rust(side)) => {
+                    let started = side.call("start_stream", lifecycle_deadline(&cell.params), true, move |b, _| {
+                        b.start_stream(buffer_size)?;
+                        // The first sample of the rebuilt stream says data is missing before it.
+                        b.insert_marker(ble_boards::GAP_MARKER, Preset::Default)
+                    });
+                    match started {
+                        RustAnswer::Answered(Ok(())) => Ok(()),
+                        RustAnswer::Answered(Err(e)) => Err(e.to_string()),
+                        RustAnswer::Failed(f) => Err(f.to_string()),
+                    }
+                }
+                _ => Ok(()),
+            }
+        });
+        match rebuilt {
+            Ok(()) => {
+                self.restart = None;
+                self.restarts += 1;
+                cell.kind.note_restart();
+                tracing::warn!(board = cell.board.kind(), session = cell.id, %cause, "rust-only session rebuilt its board");
+                Ok(())
+            }
+            Err(error) => {
+                let pending = PendingRestart {
+                    cause,
+                    not_before: std::time::Instant::now() + backoff,
+                    backoff: (backoff * 2).min(MAX_RESTART_BACKOFF),
+                };
+                tracing::warn!(
+                    board = cell.board.kind(),
+                    session = cell.id,
+                    %error,
+                    retry_in_ms = backoff.as_millis() as u64,
+                    "rebuilding the rust-only board failed"
+                );
+                let e = restarting_error(cell, &pending, std::time::Instant::now());
+                self.restart = Some(pending);
+                Err(e)
+            }
         }
     }
 
@@ -253,10 +375,7 @@ impl SessionState {
         };
         if !cell.board.has_cpp_implementation() {
             self.engine = Engine::Rust(side);
-            return Err(BoardError::new(
-                ExitCode::GeneralError,
-                format!("the Rust implementation failed and board {} has no C++ one: {failure}", cell.board),
-            ));
+            return self.restart_rust_only(cell, failure);
         }
         // Free the device before C++ opens it; a hung worker keeps nothing we can wait for.
         side.retire(Duration::from_millis(500), |b| {
@@ -285,6 +404,9 @@ impl SessionState {
     }
 
     fn move_to_cpp(&mut self, cell: &SessionCell, reason: &'static str) -> Result<()> {
+        if !cell.board.has_cpp_implementation() {
+            return Ok(()); // nowhere to go; its breaker paces its link instead
+        }
         match &mut self.engine {
             Engine::Rust(_) => self.fail_over(cell, &RustFailure::Refused(reason.to_owned())),
             Engine::Dual(dual) => {
@@ -308,10 +430,20 @@ impl SessionState {
         rust: impl FnOnce(&mut Box<dyn Board>, faults::Fault) -> Result<R> + Send + 'static,
         cpp: impl FnOnce(&mut Box<dyn Board>) -> Result<R>,
     ) -> Result<R> {
+        self.try_restart(cell)?;
         if let Engine::Rust(side) = &mut self.engine {
             match side.call(operation, deadline, true, rust) {
                 RustAnswer::Answered(answer) => return answer,
-                RustAnswer::Failed(failure) => self.fail_over(cell, &failure)?,
+                RustAnswer::Failed(failure) => {
+                    self.fail_over(cell, &failure)?;
+                    if !cell.board.has_cpp_implementation() {
+                        // Rebuilt: this call's answer was lost with the old board.
+                        return Err(BoardError::new(
+                            ExitCode::BoardNotReadyError,
+                            format!("{operation}: the Rust board failed ({failure}) and was rebuilt; call again"),
+                        ));
+                    }
+                }
             }
         }
         match &mut self.engine {
@@ -374,6 +506,7 @@ impl SessionState {
     fn release(&mut self, cell: &SessionCell) -> Result<()> {
         let engine = std::mem::replace(&mut self.engine, Engine::Released);
         self.buffer_size = None;
+        self.restart = None;
         match engine {
             Engine::Cpp(mut b) => b.release_session(),
             Engine::Rust(side) => {
@@ -522,6 +655,18 @@ fn shadow_sampled(id: u64, share: f64) -> bool {
     z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
     z ^= z >> 31;
     ((z >> 11) as f64 / (1u64 << 53) as f64) < share
+}
+
+fn restarting_error(cell: &SessionCell, pending: &PendingRestart, now: std::time::Instant) -> BoardError {
+    BoardError::new(
+        ExitCode::BoardNotReadyError,
+        format!(
+            "board {} (Rust only) is being rebuilt after {}; next attempt in {} ms",
+            cell.board,
+            pending.cause,
+            pending.not_before.saturating_duration_since(now).as_millis()
+        ),
+    )
 }
 
 fn not_prepared() -> BoardError {

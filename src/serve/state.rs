@@ -148,6 +148,7 @@ impl ServeState {
                 shadow_compared: kind.counters.shadow.compared(),
                 shadow_mismatched: kind.counters.shadow.mismatched(),
                 override_note,
+                link: kind.link_summary(),
             });
         }
         let mut events: Vec<EventRecord> = self.events.lock().unwrap_or_else(|p| p.into_inner()).iter().cloned().collect();

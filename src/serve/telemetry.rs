@@ -126,6 +126,19 @@ impl Telemetry {
             for state in STATES {
                 metrics::gauge!(names::BREAKER_STATE, "board" => b, "state" => state.as_str()).set(if snap.state == state { 1.0 } else { 0.0 });
             }
+            if let Some(link) = kind.link_summary() {
+                for (state, count) in [
+                    ("connected", link.connected),
+                    ("reconnecting", link.reconnecting),
+                    ("reconnect_held", link.reconnect_held),
+                    ("not_connected", link.not_connected),
+                ] {
+                    metrics::gauge!(names::LINK_SESSIONS, "board" => b, "state" => state).set(count as f64);
+                }
+                metrics::counter!(names::LINK_FAILURES_TOTAL, "board" => b).absolute(link.failures_total);
+                metrics::counter!(names::LINK_RECONNECTS_TOTAL, "board" => b).absolute(link.reconnects_total);
+                metrics::counter!(names::RUST_RESTARTS_TOTAL, "board" => b).absolute(link.restarts_total);
+            }
             metrics::gauge!(names::BREAKER_FAILURE_RATIO, "board" => b).set(snap.failure_rate / 100.0);
             metrics::gauge!(names::BREAKER_SLOW_RATIO, "board" => b).set(snap.slow_rate / 100.0);
 
@@ -210,6 +223,19 @@ impl Telemetry {
                     b.shadow_mismatched,
                     b.failovers
                 ));
+                if let Some(link) = &b.link {
+                    out.push_str(&format!(
+                        "{:<16} link: {} up, {} reconnecting, {} held by breaker, {} not connected | {} failures, {} reconnects, {} rebuilt\n",
+                        "",
+                        link.connected,
+                        link.reconnecting,
+                        link.reconnect_held,
+                        link.not_connected,
+                        link.failures_total,
+                        link.reconnects_total,
+                        link.restarts_total
+                    ));
+                }
             }
             out.push_str(&format!("\np99 read latency per path: {p99}\nCtrl-C stops\n"));
             let mut stdout = std::io::stdout().lock();
@@ -232,6 +258,19 @@ impl Telemetry {
                     failovers = b.failovers,
                     "board"
                 );
+                if let Some(link) = &b.link {
+                    tracing::info!(
+                        board = %b.board,
+                        connected = link.connected,
+                        reconnecting = link.reconnecting,
+                        reconnect_held = link.reconnect_held,
+                        not_connected = link.not_connected,
+                        failures = link.failures_total,
+                        reconnects = link.reconnects_total,
+                        rebuilt = link.restarts_total,
+                        "link"
+                    );
+                }
             }
         }
     }

@@ -355,8 +355,9 @@ pub struct LinkStatus {
     pub reconnects_held: u64,
     /// Samples that carry [`GAP_MARKER`].
     pub gap_marks: u64,
-    /// Why the link last failed.
+    /// Why the link last failed, and when (Unix seconds).
     pub last_failure: Option<String>,
+    pub last_failure_at: Option<f64>,
     pub decode: DecodeCounters,
 }
 
@@ -813,6 +814,7 @@ impl LinkTask {
             let mut shared = lock(&self.shared);
             shared.status.failures += 1;
             shared.status.last_failure = Some(reason);
+            shared.status.last_failure_at = Some(unix_now());
             shared.status.state = LinkState::Reconnecting;
             shared.gap_pending = [true; 3];
             shared.protocol.resync();
