@@ -40,6 +40,9 @@ enum Engine {
     Cpp(Box<dyn Board>),
     Rust(RustSide<Box<dyn Board>>),
     Dual(Box<Dual>),
+    /// A Rust-only board lost to a panic or hang, waiting to be rebuilt (see
+    /// `SessionState::try_restart`): calls retry the rebuild when it is due.
+    Restarting,
     Released,
 }
 
@@ -311,19 +314,22 @@ impl SessionState {
         }
         let cause = pending.cause.clone();
         let backoff = pending.backoff;
-        if let Engine::Rust(side) = std::mem::replace(&mut self.engine, Engine::Unprepared) {
+        if let Engine::Rust(side) = std::mem::replace(&mut self.engine, Engine::Restarting) {
             side.retire(Duration::from_millis(500), |b| {
                 let _ = b.release_session();
             });
         }
         let rebuilt = self.prepare_rust(cell).map_err(|f| f.to_string()).and_then(|engine| {
+            // From here a failure leaves the new board in place, to be rebuilt again.
             self.engine = engine;
             match (self.buffer_size, &mut self.engine) {
                 (Some(buffer_size), Engine::Rust(side)) => {
+                    let presets = cell.board.presets();
                     let started = side.call("start_stream", lifecycle_deadline(&cell.params), true, move |b, _| {
                         b.start_stream(buffer_size)?;
-                        // The first sample of the rebuilt stream says data is missing before it.
-                        b.insert_marker(ble_boards::GAP_MARKER, Preset::Default)
+                        // The first sample of the rebuilt stream, in every preset, says data
+                        // is missing before it.
+                        presets.iter().try_for_each(|preset| b.insert_marker(ble_boards::GAP_MARKER, *preset))
                     });
                     match started {
                         RustAnswer::Answered(Ok(())) => Ok(()),
@@ -469,7 +475,7 @@ impl SessionState {
         let result = match &mut self.engine {
             Engine::Cpp(b) => b.start_stream(buffer_size),
             Engine::Dual(d) => d.start(buffer_size, now_unix()),
-            Engine::Rust(_) => self.on_rust(
+            Engine::Rust(_) | Engine::Restarting => self.on_rust(
                 cell,
                 "start_stream",
                 lifecycle_deadline(&cell.params),
@@ -488,7 +494,7 @@ impl SessionState {
         let result = match &mut self.engine {
             Engine::Cpp(b) => b.stop_stream(),
             Engine::Dual(d) => d.stop(now_unix()),
-            Engine::Rust(_) => self.on_rust(
+            Engine::Rust(_) | Engine::Restarting => self.on_rust(
                 cell,
                 "stop_stream",
                 lifecycle_deadline(&cell.params),
@@ -515,7 +521,7 @@ impl SessionState {
                 });
                 Ok(())
             }
-            Engine::Dual(_) => Ok(()),
+            Engine::Dual(_) | Engine::Restarting => Ok(()),
             Engine::Unprepared | Engine::Released => {
                 self.engine = Engine::Unprepared;
                 Err(not_prepared())
@@ -538,7 +544,7 @@ impl SessionState {
                 self.after_dual_call(cell);
                 r
             }
-            Engine::Rust(_) => {
+            Engine::Rust(_) | Engine::Restarting => {
                 let mut buffer = std::mem::take(&mut self.spare);
                 let rows = board_api::descriptor(cell.board, preset).map(|d| d.num_rows).unwrap_or(1);
                 let board = cell.board.kind();
@@ -593,7 +599,7 @@ impl SessionState {
                 self.after_dual_call(cell);
                 r
             }
-            Engine::Rust(_) => self.on_rust(
+            Engine::Rust(_) | Engine::Restarting => self.on_rust(
                 cell,
                 "board_data_count",
                 Self::data_deadline(cell),
@@ -612,7 +618,7 @@ impl SessionState {
                 self.after_dual_call(cell);
                 r
             }
-            Engine::Rust(_) => {
+            Engine::Rust(_) | Engine::Restarting => {
                 let text = config.to_owned();
                 let again = config.to_owned();
                 self.on_rust(
@@ -631,7 +637,7 @@ impl SessionState {
         match &mut self.engine {
             Engine::Cpp(b) => b.insert_marker(value, preset),
             Engine::Dual(d) => d.insert_marker(value, preset, now_unix()),
-            Engine::Rust(_) => self.on_rust(
+            Engine::Rust(_) | Engine::Restarting => self.on_rust(
                 cell,
                 "insert_marker",
                 Self::data_deadline(cell),
