@@ -2,9 +2,12 @@
 //! notifications a second (200 Hz, two samples each); a Muse about 175 (256 Hz EEG in 12s
 //! over 5 electrodes, 52 Hz IMU in 3s over 2, 64 Hz PPG in 6s over 3). The whole session
 //! path (fake transport → link task → ring buffer → read) is measured per 1,000 packets.
+//! The simulated devices' cost is measured the same way: computing the signal and encoding
+//! one notification (or one EEG round), to compare with decoding it.
 
 use ble_boards::ganglion::{GanglionDecoder, GanglionFirmware};
 use ble_boards::muse::{MuseDecoder, MuseSource, PresetSamples};
+use ble_boards::simulate::{ganglion_counts, ganglion_v3_packet, muse_eeg_packet, muse_eeg_raw};
 use ble_boards::{board_over, FakePeripheral, GANGLION_NOTIFY};
 use board_api::{Board, BoardId, InputParams, Preset, SampleMatrix};
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
@@ -98,5 +101,30 @@ fn session(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, decoders, session);
+fn simulate(c: &mut Criterion) {
+    let mut group = c.benchmark_group("simulate");
+    group.throughput(Throughput::Elements(1));
+    group.bench_function("ganglion_fw3_packet_with_signal", |b| {
+        let mut k = 0u64;
+        b.iter(|| {
+            k += 1;
+            let id = (k % 200) as u8;
+            black_box(ganglion_v3_packet(id, [ganglion_counts(2 * k), ganglion_counts(2 * k + 1)], 0))
+        })
+    });
+    group.throughput(Throughput::Elements(4));
+    group.bench_function("muse_eeg_round_of_4_with_signal", |b| {
+        let mut k = 0u64;
+        b.iter(|| {
+            k += 1;
+            for e in 0..4 {
+                let raw = std::array::from_fn(|i| muse_eeg_raw(e, k * 12 + i as u64));
+                black_box(muse_eeg_packet(k as u16, &raw));
+            }
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, decoders, session, simulate);
 criterion_main!(benches);
