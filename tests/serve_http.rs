@@ -241,3 +241,45 @@ fn config_edits_show_on_the_status_page_and_in_metrics() {
     assert!(doc["events"].as_array().unwrap().iter().any(|e| e["kind"] == "rejected"));
     wait_for("the rejection counted", || http(addr, "GET", "/metrics", None).1.contains("switchyard_config_reloads_total{result=\"rejected\"} 1"));
 }
+
+#[test]
+fn ble_links_show_on_the_status_page_and_in_metrics() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("switchyard.yaml");
+    std::fs::write(&config, "kill_switch: false\nboards:\n  ganglion_native: rust\n").unwrap();
+    std::fs::write(
+        dir.path().join("sessions.yaml"),
+        "sessions:\n  - {board: ganglion_native, serial_number: Ganglion-REC, other_info: \"transport=simulated;sim_disconnect_every_ms=400\", record: true}\n",
+    )
+    .unwrap();
+    let mut child = command(&config, &dir.path().join("data"), "127.0.0.1:0").stdout(Stdio::piped()).spawn().unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    let addr: SocketAddr = line.trim().strip_prefix("listening on http://").unwrap().parse().unwrap();
+    let serve = Serve { child, addr, dir: Some(dir) };
+
+    let ganglion = |doc: &serde_json::Value| {
+        doc["boards"].as_array().unwrap().iter().find(|b| b["board"] == "ganglion_native").cloned().expect("ganglion on the status page")
+    };
+    wait_for("two reconnects on the status page", || {
+        ganglion(&status(addr))["link"]["reconnects_total"].as_u64().unwrap_or(0) >= 2
+    });
+    let board = ganglion(&status(addr));
+    assert_eq!(board["sessions_rust"], 1);
+    assert_eq!(board["failovers"], 0, "a Rust-only board never fails over");
+    assert!(board["link"]["failures_total"].as_u64().unwrap() >= 2);
+    assert_eq!(board["link"]["last_failure"], "the device disconnected");
+    let (_, page) = http(addr, "GET", "/", None);
+    assert!(page.contains("link (BLE)") && page.contains("reconnects"), "{page}");
+    wait_for("link metrics", || {
+        let metrics = http(addr, "GET", "/metrics", None).1;
+        metrics.lines().any(|l| l.starts_with("switchyard_link_reconnects_total{board=\"ganglion_native\"}") && !l.ends_with(" 0"))
+            && metrics.contains("switchyard_link_sessions{board=\"ganglion_native\",state=\"connected\"}")
+    });
+
+    let (exit, dir) = serve.stop();
+    assert!(exit.success(), "serve exited with {exit:?} after SIGTERM");
+    let csv = std::fs::read_to_string(dir.path().join("data/ganglion_native-Ganglion-REC.csv")).unwrap();
+    let gaps = csv.lines().filter(|l| l.split('\t').nth(14).and_then(|v| v.parse::<f64>().ok()) == Some(-99_999.0)).count();
+    assert!(gaps >= 2, "the recording marks each reconnect's gap ({gaps} marked)");
+}
