@@ -141,6 +141,7 @@ fn same_codes(board: BoardId, params: &InputParams) {
         ("zero buffer", |b| b.start_stream(0)),
         ("zero marker", |b| b.insert_marker(0.0, Preset::Default)),
         ("missing preset", |b| b.insert_marker(1.0, Preset::Ancillary)),
+        ("impossible buffer", |b| b.start_stream(usize::MAX / 64)),
         ("start", |b| b.start_stream(100)),
         ("start twice", |b| b.start_stream(100)),
         ("stop", |b| b.stop_stream()),
@@ -457,4 +458,177 @@ fn both_cyton_boards_stream_the_same_samples_through_the_emulator() {
         assert_same_matrix_prefix(&format!("{id} over a pty"), &c, &r, 80, &[ts]);
         assert_eq!(cpp_emu.commands_received(), rust_emu.commands_received(), "{id}: same conversation");
     }
+}
+
+// ---------------------------------------------------------------- Cyton stop: in-flight packets
+
+/// Samples a board holds after `stop_stream`, and how many it held when stop was called.
+struct Stopped {
+    samples: SampleMatrix,
+    before_stop: usize,
+}
+
+/// Streams through `board` until it holds `before_stop` samples, stops it, and takes
+/// everything it then holds.
+fn stream_then_stop(board: &mut dyn Board, before_stop: usize) -> Stopped {
+    board.prepare_session().unwrap();
+    board.start_stream(10_000).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let held = board.board_data_count(Preset::Default).unwrap();
+        if held >= before_stop {
+            break;
+        }
+        assert!(Instant::now() < deadline, "{}: {held} of {before_stop} samples after 10 s", board.board_id());
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let before_stop = board.board_data_count(Preset::Default).unwrap();
+    board.stop_stream().unwrap();
+    let mut samples = SampleMatrix::new(0);
+    board.get_board_data(usize::MAX, Preset::Default, &mut samples).unwrap();
+    board.release_session().unwrap();
+    Stopped { samples, before_stop }
+}
+
+/// A device on a pty that answers the handshake, sends `before_stop` packets on `b`, and
+/// on `s` the `in_flight` packets a real board has already handed to its radio link by the
+/// time it reads the command; then it is quiet. The packets are the emulator's stream.
+struct InFlightDevice {
+    port_path: String,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl InFlightDevice {
+    fn start(options: &EmulatorOptions, before_stop: usize, in_flight: usize) -> InFlightDevice {
+        use nix::fcntl::OFlag;
+        use nix::pty::{grantpt, posix_openpt, ptsname_r, unlockpt};
+        use nix::sys::termios::{cfmakeraw, tcgetattr, tcsetattr, SetArg};
+        use std::os::unix::fs::OpenOptionsExt;
+
+        let master = posix_openpt(OFlag::O_RDWR | OFlag::O_NOCTTY).unwrap();
+        grantpt(&master).unwrap();
+        unlockpt(&master).unwrap();
+        let port_path = ptsname_r(&master).unwrap();
+        // Held open so the master never sees a hang-up between the board's open and close.
+        let keepalive = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .custom_flags(OFlag::O_NOCTTY.bits())
+            .open(&port_path)
+            .unwrap();
+        let mut termios = tcgetattr(&keepalive).unwrap();
+        cfmakeraw(&mut termios);
+        tcsetattr(&keepalive, SetArg::TCSANOW, &termios).unwrap();
+
+        let packets = packet_stream(options, before_stop + in_flight);
+        let (first, rest) = packets.split_at(before_stop * emulator::PACKET_LEN);
+        let (first, rest) = (first.to_vec(), rest.to_vec());
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let thread_stop = std::sync::Arc::clone(&stop);
+        let thread = std::thread::spawn(move || {
+            use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+            use std::io::Read;
+            use std::os::fd::AsFd;
+            let _keepalive = keepalive;
+            let mut master = master;
+            let mut buf = [0u8; 256];
+            while !thread_stop.load(std::sync::atomic::Ordering::Acquire) {
+                let mut fds = [PollFd::new(master.as_fd(), PollFlags::POLLIN)];
+                if poll(&mut fds, PollTimeout::from(20u16)).unwrap_or(0) == 0 {
+                    continue;
+                }
+                let n = match master.read(&mut buf) {
+                    Ok(n) => n,
+                    Err(_) => continue,
+                };
+                for command in &buf[..n] {
+                    let reply: &[u8] = match command {
+                        b'v' => b"OpenBCI V3 8-16 channel\nFirmware: v3.1.2\n$$$",
+                        b'd' => b"updating channel settings to default$$$",
+                        b'b' => &first,
+                        b's' => &rest,
+                        _ => b"",
+                    };
+                    master.write_all(reply).unwrap();
+                }
+            }
+        });
+        InFlightDevice { port_path, stop, thread: Some(thread) }
+    }
+
+    fn params(&self) -> InputParams {
+        InputParams { serial_port: self.port_path.clone(), timeout: 2, ..Default::default() }
+    }
+}
+
+impl Drop for InFlightDevice {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::Release);
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// Spec (Cyton and Daisy, stop): packets the board sent before it saw `s` are delivered.
+#[test]
+fn both_cyton_boards_keep_the_packets_in_flight_at_stop() {
+    for daisy in [false, true] {
+        let id = if daisy { BoardId::CytonDaisy } else { BoardId::Cyton };
+        let options = EmulatorOptions { daisy, ..EmulatorOptions::cyton(12) };
+        let (before_stop, in_flight) = (40, 12); // packets; even, so Daisy pairs stay whole
+        let per_sample = if daisy { 2 } else { 1 };
+        let expected = (before_stop + in_flight) / per_sample;
+
+        let cpp_device = InFlightDevice::start(&options, before_stop, in_flight);
+        let mut cpp = CppBoard::new(id, &cpp_device.params()).unwrap();
+        let c = stream_then_stop(&mut cpp, before_stop / per_sample);
+        let rust_device = InFlightDevice::start(&options, before_stop, in_flight);
+        let mut rust = rust_boards::create_board(id, &rust_device.params()).unwrap();
+        let r = stream_then_stop(rust.as_mut(), before_stop / per_sample);
+
+        assert_eq!(c.before_stop, before_stop / per_sample, "{id}: C++ held what was sent before stop");
+        assert_eq!(r.before_stop, before_stop / per_sample, "{id}: Rust held what was sent before stop");
+        assert_eq!(c.samples.samples(), expected, "{id}: C++ kept the {in_flight} packets in flight at stop");
+        assert_eq!(r.samples.samples(), expected, "{id}: Rust kept the {in_flight} packets in flight at stop");
+        let ts = if daisy { 30 } else { 22 };
+        assert_same_matrix_prefix(&format!("{id} stop with packets in flight"), &c.samples, &r.samples, expected, &[ts]);
+        // Nothing lost or reordered: the sample numbers run on through the stop.
+        let first_number = r.samples.get(0, 0);
+        for i in 0..expected {
+            let number = (first_number as usize + i * per_sample) % 256;
+            assert_eq!(r.samples.get(0, i), number as f64, "{id}: sample {i}'s number");
+        }
+    }
+}
+
+/// Spec (Cyton, stop) on the emulator: every packet it queued before it read `s` reaches
+/// the user on both sides, and the two sides agree on them.
+#[test]
+fn both_cyton_boards_deliver_every_packet_the_emulator_sent_before_stop() {
+    let options = EmulatorOptions::cyton(31);
+    let mut results = Vec::new();
+    for cpp_side in [true, false] {
+        let emu = Emulator::start(options.clone()).unwrap();
+        let mut board: Box<dyn Board> = if cpp_side {
+            Box::new(CppBoard::new(BoardId::Cyton, &serial_params(&emu)).unwrap())
+        } else {
+            rust_boards::create_board(BoardId::Cyton, &serial_params(&emu)).unwrap()
+        };
+        let stopped = stream_then_stop(board.as_mut(), 50);
+        // Once the emulator has read `s` it queues nothing more.
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !emu.commands_received().ends_with(b"s") {
+            assert!(Instant::now() < deadline, "the emulator never read s: {:?}", emu.commands_received());
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        let sent = emu.packets_sent() as usize;
+        let side = if cpp_side { "C++" } else { "Rust" };
+        assert_eq!(stopped.samples.samples(), sent, "{side}: every packet sent before s is a sample");
+        assert!(stopped.samples.samples() >= stopped.before_stop);
+        results.push(stopped.samples);
+    }
+    let n = results[0].samples().min(results[1].samples());
+    assert_same_matrix_prefix("Cyton stopped on the emulator", &results[0], &results[1], n, &[22]);
 }

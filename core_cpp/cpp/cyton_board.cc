@@ -1,7 +1,9 @@
 #include "cyton_board.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <exception>
 #include <fcntl.h>
 #include <poll.h>
 #include <unistd.h>
@@ -20,14 +22,15 @@ CytonBoard::CytonBoard(bool is_daisy, std::string serial_port, std::chrono::mill
       timeout(reply_timeout) {}
 
 CytonBoard::~CytonBoard() {
-    stop_reader();
     if (is_streaming() && port) {
-        // A session dropped while streaming still leaves the device quiet.
+        // A session dropped while streaming still leaves the device quiet; sent before the
+        // reader stops so that its drain ends as soon as the line goes quiet.
         try {
             port->write_all("s", timeout);
         } catch (...) {
         }
     }
+    stop_reader();
 }
 
 CytonCounters CytonBoard::decode_counters() const {
@@ -95,6 +98,32 @@ void CytonBoard::start_device() {
     }
 }
 
+namespace {
+
+// After `s` the board may still send what it queued before it saw the command: keep
+// reading until the line has been quiet this long, and never longer than DRAIN_LIMIT.
+constexpr std::chrono::milliseconds DRAIN_QUIET(50);
+constexpr std::chrono::milliseconds DRAIN_LIMIT(1000);
+
+}  // namespace
+
+// Reads what the port has now and pushes the samples in it. False when the device is gone.
+bool CytonBoard::read_and_push(std::vector<std::uint8_t> &bytes, std::vector<double> &samples) {
+    const long n = port->read_some(bytes.data(), bytes.size());
+    if (n > 0) {
+        const double now = unix_time_now();
+        samples.clear();
+        std::size_t count;
+        {
+            std::lock_guard<std::mutex> guard(decoder_lock);
+            count = decoder->decode(bytes.data(), static_cast<std::size_t>(n), now, samples);
+        }
+        push_samples(0, samples.data(), count);
+        return true;
+    }
+    return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR);
+}
+
 void CytonBoard::reader_loop() {
     // Nothing may escape a thread (std::terminate would abort the process).
     try {
@@ -110,27 +139,39 @@ void CytonBoard::reader_loop() {
                 }
                 return;
             }
-            if (waits[1].revents != 0) {
-                return;  // stop requested
-            }
-            if (waits[0].revents & (POLLERR | POLLNVAL)) {
+            if (waits[0].revents & POLLIN) {
+                if (!read_and_push(bytes, samples)) {
+                    return;  // the device went away; samples stop, stop_stream still works
+                }
+            } else if (waits[0].revents & (POLLHUP | POLLERR | POLLNVAL)) {
                 return;
             }
-            const long n = port->read_some(bytes.data(), bytes.size());
-            if (n > 0) {
-                const double now = unix_time_now();
-                samples.clear();
-                std::size_t count;
-                {
-                    std::lock_guard<std::mutex> guard(decoder_lock);
-                    count = decoder->decode(bytes.data(), static_cast<std::size_t>(n), now, samples);
-                }
-                push_samples(0, samples.data(), count);
-            } else if (n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) {
-                return;  // the device went away; samples stop, stop_stream still works
+            if (waits[1].revents != 0) {
+                drain(bytes, samples);  // stop requested, after `s` was sent
+                return;
             }
         }
     } catch (...) {
+    }
+}
+
+void CytonBoard::drain(std::vector<std::uint8_t> &bytes, std::vector<double> &samples) {
+    using clock = std::chrono::steady_clock;
+    const clock::time_point deadline = clock::now() + DRAIN_LIMIT;
+    pollfd wait = {port->fd(), POLLIN, 0};
+    while (true) {
+        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock::now());
+        if (left.count() <= 0) {
+            return;
+        }
+        wait.revents = 0;
+        const int ready = ::poll(&wait, 1, static_cast<int>(std::min(left, DRAIN_QUIET).count()));
+        if (ready < 0 && errno == EINTR) {
+            continue;
+        }
+        if (ready <= 0 || !(wait.revents & POLLIN) || !read_and_push(bytes, samples)) {
+            return;  // quiet for DRAIN_QUIET, or the device is gone
+        }
     }
 }
 
@@ -151,10 +192,20 @@ void CytonBoard::stop_reader() {
 }
 
 void CytonBoard::stop_device() {
+    // `s` goes out while the reader still runs, and the reader drains what the board sent
+    // before it saw it: those samples were measured while the user was streaming.
+    std::exception_ptr send_failure;
+    try {
+        send("s");
+    } catch (...) {
+        send_failure = std::current_exception();
+    }
     stop_reader();
-    send("s");
-    // Packets already on their way would otherwise open the next command's reply.
+    // Whatever still comes after the drain would otherwise open the next command's reply.
     port->discard_input();
+    if (send_failure) {
+        std::rethrow_exception(send_failure);
+    }
 }
 
 void CytonBoard::release_device() {

@@ -3,6 +3,8 @@
 // Threading: while streaming, one reader thread per board sleeps in poll() on the port
 // and on a wake-up pipe; it wakes only when bytes arrive or stop is requested (no timer
 // ticking at the sample rate), decodes them and pushes samples into the ring buffer.
+// Stopping sends `s` first and lets the reader drain what is still on its way (until the
+// line has been quiet 50 ms, at most 1 s) before it is joined.
 #pragma once
 
 #include <atomic>
@@ -11,6 +13,7 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "board.h"
 #include "cyton_decoder.h"
@@ -39,6 +42,8 @@ private:
     void send(const std::string &command);
     std::string expect_reply(const std::string &command, const char *what);
     void reader_loop();
+    bool read_and_push(std::vector<std::uint8_t> &bytes, std::vector<double> &samples);
+    void drain(std::vector<std::uint8_t> &bytes, std::vector<double> &samples);
     void stop_reader();
 
     const bool daisy;

@@ -2,7 +2,7 @@
 //! with one reader thread per streaming device, blocked in `poll` on the port.
 
 use super::decoder::CytonDecoder;
-use super::serial::{open_serial, read_reply, read_with_timeout, write_command};
+use super::serial::{discard_input, open_serial, read_reply, read_with_timeout, write_command};
 use crate::session::{Buffers, Phase, PresetLayout};
 use board_api::{Board, BoardError, BoardId, ExitCode, InputParams, Preset, Result, SampleMatrix, StreamDecoder};
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
@@ -14,8 +14,9 @@ use std::time::{Duration, Instant};
 
 /// BrainFlow's handshake timeout when `params.timeout` is 0.
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(3);
-/// After `s` the board may still send what it had queued: keep reading until the line is
-/// quiet this long (bounded by [`DRAIN_LIMIT`]), so those samples are not lost.
+/// After `s` the board may still send what it had queued before it saw the command: keep
+/// reading until the line is quiet this long (bounded by [`DRAIN_LIMIT`]), so those
+/// samples are not lost. `docs/board-behaviour.md` fixes both values for both sides.
 const DRAIN_QUIET: Duration = Duration::from_millis(50);
 const DRAIN_LIMIT: Duration = Duration::from_secs(1);
 
@@ -156,8 +157,12 @@ fn read_until_stopped(port: &File, wake: &OwnedFd, shared: &Mutex<Shared>) -> st
         }
         if woken {
             let deadline = Instant::now() + DRAIN_LIMIT;
-            while Instant::now() < deadline {
-                match read_with_timeout(port, &mut buf, DRAIN_QUIET) {
+            loop {
+                let left = deadline.saturating_duration_since(Instant::now());
+                if left.is_zero() {
+                    break;
+                }
+                match read_with_timeout(port, &mut buf, left.min(DRAIN_QUIET)) {
                     Ok(n) if n > 0 => decode(&buf[..n], &mut samples),
                     _ => break,
                 }
@@ -243,8 +248,14 @@ impl Board for CytonBoard {
 
     fn stop_stream(&mut self) -> Result<()> {
         self.phase.check_stop()?;
+        // `s` goes out while the reader still runs; it drains what the board sent before
+        // it saw the command (the user's data) and only then ends.
         let sent = self.send(b"s");
         self.stop_reader();
+        // Whatever still comes after the drain would otherwise open the next command's reply.
+        if let Some(Err(e)) = self.port.as_deref().map(discard_input) {
+            tracing::warn!(board = %self.board, port = %self.port_path, error = %e, "could not discard input after stop");
+        }
         self.phase = Phase::Prepared;
         sent
     }

@@ -50,6 +50,11 @@ pub(crate) fn write_command(port: &File, path: &str, command: &[u8]) -> Result<(
     })
 }
 
+/// Drops input received but not yet read.
+pub(crate) fn discard_input(port: &File) -> nix::Result<()> {
+    tcflush(port.as_fd(), FlushArg::TCIFLUSH)
+}
+
 /// Waits up to `timeout` for bytes; returns how many were read (0 on timeout).
 pub(crate) fn read_with_timeout(port: &File, buf: &mut [u8], timeout: Duration) -> std::io::Result<usize> {
     let ms = u16::try_from(timeout.as_millis()).unwrap_or(u16::MAX);
