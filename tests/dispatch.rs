@@ -67,6 +67,24 @@ fn shadow_catches_injected_corruption_and_still_serves_cpp_data() {
 }
 
 #[test]
+fn a_hung_shadow_side_is_judged_by_the_breaker_not_forgotten() {
+    // The Rust side hangs on its first job; later jobs cannot be queued. Each one it cannot
+    // take is recorded as a timeout, so the breaker opens instead of staying CLOSED over a
+    // Rust side that does nothing (and a HALF_OPEN probe is never held by unqueued work).
+    let config = ConfigFile::new(&synthetic_yaml("shadow", "hang: true", ""));
+    let runtime = config.runtime();
+    let kind = runtime.kind(BoardId::Synthetic).clone();
+    let mut s = started(&runtime, 21, "dev-1");
+    let mut got = Collected::new();
+    wait_for("the breaker to open on the hung shadow side", LIMIT, || {
+        got.drain(&mut s);
+        kind.breaker.state() == breaker::State::Open
+    });
+    got.until(&mut s, got.samples.len() + 50, LIMIT);
+    assert_matches_reference(&got.samples, &reference(21, got.samples.len()), 0);
+}
+
+#[test]
 fn shadow_sample_percent_limits_which_sessions_run_the_rust_side() {
     let yaml = |p: u32| synthetic_yaml("shadow", "", &format!("    shadow: {{ sample_percent: {p} }}\n"));
     let config = ConfigFile::new(&yaml(0));

@@ -158,7 +158,13 @@ impl<T: Send + 'static> RustSide<T> {
         let fault = self.faults.next();
         let latency = self.faults.plan().added_latency;
         let kind = self.kind.clone();
-        self.worker.submit(move |value| {
+        // The permission travels with the job, but comes back here if the job is never
+        // queued: a Rust side too far behind to take work is a slow call, and a HALF_OPEN
+        // probe slot must not be held by work that never runs.
+        let slot = Arc::new(std::sync::Mutex::new(ticket));
+        let job_slot = Arc::clone(&slot);
+        let queued = self.worker.submit(move |value| {
+            let ticket = job_slot.lock().unwrap_or_else(|p| p.into_inner()).take();
             let board = kind.board.kind();
             let started = Instant::now();
             let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
@@ -178,6 +184,13 @@ impl<T: Send + 'static> RustSide<T> {
                     kind.record(ticket, Outcome::Panic, elapsed)
                 }
             }
-        })
+        });
+        if !queued {
+            if let Some(ticket) = slot.lock().unwrap_or_else(|p| p.into_inner()).take() {
+                tracing::debug!(board = self.kind.board.kind(), operation, failure = "behind", "rust shadow side is behind; recorded as a timeout");
+                self.kind.record(Some(ticket), Outcome::Timeout, Duration::ZERO);
+            }
+        }
+        queued
     }
 }
