@@ -186,7 +186,13 @@ fn control_loop(shared: Arc<Shared>, reloads: Receiver<toggles::ReloadEvent>, tr
                     "breaker transition"
                 );
                 let kind = &shared.kinds[board];
-                if matches!(t.to, State::Open | State::ForcedOpen) && t.enforced && kind.knobs().move_on_open {
+                if matches!(t.to, State::Open | State::ForcedOpen) && t.enforced && !board.has_cpp_implementation() {
+                    tracing::warn!(
+                        board = board.kind(),
+                        sessions = kind.live_sessions().len(),
+                        "breaker open on a Rust-only board: its sessions stay on Rust; lost links reconnect only when the breaker admits a probe"
+                    );
+                } else if matches!(t.to, State::Open | State::ForcedOpen) && t.enforced && kind.knobs().move_on_open {
                     move_sessions(kind, "BREAKER_OPEN", |_| true);
                 }
             }
