@@ -27,6 +27,9 @@ use std::time::{Duration, Instant};
 #[derive(Default)]
 struct Inbox {
     chunks: VecDeque<(f64, Vec<u8>)>,
+    /// Chunks read since the port opened (tells a waiter that something arrived even
+    /// when someone else took it).
+    received: u64,
     /// Set when the device hung up or a read failed.
     failed: Option<String>,
 }
@@ -94,6 +97,38 @@ impl SharedPort {
         inbox.chunks.drain(..).collect()
     }
 
+    /// Waits, consuming nothing, until nothing has arrived for `quiet` or `limit` has
+    /// passed. After `s`, this is how packets the board sent before it saw the command
+    /// are still read (docs/board-behaviour.md, Cyton stop).
+    pub fn wait_until_quiet(&self, quiet: Duration, limit: Duration) {
+        let started = Instant::now();
+        let mut inbox = self.shared.inbox.lock().unwrap_or_else(|p| p.into_inner());
+        let mut seen = inbox.received;
+        let mut last_arrival = started;
+        loop {
+            let now = Instant::now();
+            let quiet_until = last_arrival + quiet;
+            let give_up_at = started + limit;
+            if now >= quiet_until || now >= give_up_at || inbox.failed.is_some() {
+                return;
+            }
+            let wait = quiet_until.min(give_up_at) - now;
+            inbox = self.shared.arrived.wait_timeout(inbox, wait).unwrap_or_else(|p| p.into_inner()).0;
+            if inbox.received != seen {
+                seen = inbox.received;
+                last_arrival = Instant::now();
+            }
+        }
+    }
+
+    /// Drops everything read and not yet handed out.
+    pub fn discard_unread(&self) -> usize {
+        let mut inbox = self.shared.inbox.lock().unwrap_or_else(|p| p.into_inner());
+        let dropped = inbox.chunks.iter().map(|(_, bytes)| bytes.len()).sum();
+        inbox.chunks.clear();
+        dropped
+    }
+
     /// Consumes what arrives until it ends with `$$$` (Ok, the text) or `timeout` passes
     /// (Err, what came). Only meaningful while the board is not streaming.
     pub fn reply(&self, timeout: Duration) -> std::result::Result<String, Vec<u8>> {
@@ -142,6 +177,7 @@ fn read_loop(port: &File, shared: &Shared) {
                 Ok(n) => {
                     let mut inbox = shared.inbox.lock().unwrap_or_else(|p| p.into_inner());
                     inbox.chunks.push_back((super::now_unix(), buf[..n].to_vec()));
+                    inbox.received += 1;
                     drop(inbox);
                     shared.arrived.notify_all();
                 }

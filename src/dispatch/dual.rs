@@ -26,6 +26,11 @@ use board_api::{descriptor, BoardError, BoardId, ExitCode, Preset, Result, Sampl
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+/// After `s`, the line must be quiet this long before the stream counts as drained...
+const STOP_QUIET: Duration = Duration::from_millis(50);
+/// ...and draining never takes longer than this (a board that ignores `s`).
+const STOP_DRAIN_LIMIT: Duration = Duration::from_secs(1);
+
 /// Which side's queue is served.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Side {
@@ -193,14 +198,27 @@ impl Dual {
         if self.t0.is_none() {
             return Err(BoardError::new(ExitCode::StreamThreadIsNotRunning, "the stream is not running"));
         }
-        if let Some(port) = &self.port {
-            port.write(b"s")?;
-            // What the device sent before it saw 's' is still data.
-            std::thread::sleep(Duration::from_millis(20));
+        let Some(port) = &self.port else {
+            self.pump(now);
+            self.t0 = None;
+            return Ok(());
+        };
+        // Spec (Cyton stop): what the board sent before it saw `s` is the user's data; read
+        // it until the line is quiet, decode it on both sides, then drop whatever follows
+        // so it cannot open the next command's reply.
+        let written = port.write(b"s");
+        if written.is_ok() {
+            port.wait_until_quiet(STOP_QUIET, STOP_DRAIN_LIMIT);
         }
         self.pump(now);
+        if let Some(port) = &self.port {
+            let dropped = port.discard_unread();
+            if dropped > 0 {
+                tracing::debug!(board = self.board.kind(), bytes = dropped, "input after the stop drain discarded");
+            }
+        }
         self.t0 = None;
-        Ok(())
+        written
     }
 
     /// Makes this session read `port`: every chunk goes to both decoders.
