@@ -208,12 +208,28 @@ impl BoardConfig {
     /// The session's bucket hash and how it was drawn.
     #[inline]
     pub fn bucket_hash(&self, id: &SessionIdentity<'_>) -> (u32, BucketedBy) {
-        for key in &self.stickiness {
-            if let Some(value) = id.field(*key) {
-                return (hash::bucket_hash(value, self.seed), BucketedBy::Key(*key));
-            }
+        match self.stickiness_value(id) {
+            Some((value, key)) => (hash::bucket_hash(value, self.seed), BucketedBy::Key(key)),
+            None => (hash::random_hash(), BucketedBy::Random),
         }
-        (hash::random_hash(), BucketedBy::Random)
+    }
+
+    /// The first of the board's stickiness fields that the session has.
+    #[inline]
+    fn stickiness_value<'a>(&self, id: &SessionIdentity<'a>) -> Option<(&'a str, StickinessKey)> {
+        // Most sessions have the first key (the device's serial number by default), so it
+        // is tried inline; looping over all of them here would make the compiler
+        // precompute every field's address on every decision.
+        let first = *self.stickiness.first()?;
+        match id.field(first) {
+            Some(value) => Some((value, first)),
+            None => self.later_stickiness_value(id),
+        }
+    }
+
+    #[inline(never)]
+    fn later_stickiness_value<'a>(&self, id: &SessionIdentity<'a>) -> Option<(&'a str, StickinessKey)> {
+        self.stickiness.iter().skip(1).find_map(|key| id.field(*key).map(|value| (value, *key)))
     }
 }
 

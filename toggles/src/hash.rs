@@ -5,6 +5,7 @@
 ///
 /// Bucketing uses it as `murmur3_32(stickiness value, seed = murmur3_32(salt, BUCKET_SEED))`;
 /// the golden-vector tests pin both the algorithm and the seed.
+#[inline]
 pub fn murmur3_32(data: &[u8], seed: u32) -> u32 {
     const C1: u32 = 0xcc9e_2d51;
     const C2: u32 = 0x1b87_3593;
@@ -17,13 +18,14 @@ pub fn murmur3_32(data: &[u8], seed: u32) -> u32 {
         h = h.rotate_left(13).wrapping_mul(5).wrapping_add(0xe654_6b64);
     }
     let tail = blocks.remainder();
-    if !tail.is_empty() {
-        let mut k: u32 = 0;
-        for (i, byte) in tail.iter().enumerate() {
-            k |= u32::from(*byte) << (8 * i);
-        }
-        k = k.wrapping_mul(C1).rotate_left(15).wrapping_mul(C2);
-        h ^= k;
+    let k = match *tail {
+        [] => None,
+        [a] => Some(u32::from(a)),
+        [a, b] => Some(u32::from(a) | u32::from(b) << 8),
+        [a, b, c, ..] => Some(u32::from(a) | u32::from(b) << 8 | u32::from(c) << 16),
+    };
+    if let Some(k) = k {
+        h ^= k.wrapping_mul(C1).rotate_left(15).wrapping_mul(C2);
     }
     // Lengths above 4 GiB never reach here: stickiness values come from short strings.
     h ^= data.len() as u32;
@@ -49,6 +51,7 @@ pub fn salt_seed(salt: &str) -> u32 {
 }
 
 /// The 32-bit bucket hash of a stickiness value under a board's seed.
+#[inline]
 pub fn bucket_hash(value: &str, seed: u32) -> u32 {
     murmur3_32(value.as_bytes(), seed)
 }

@@ -6,12 +6,13 @@
 //! the session's values is the one with the smallest index among the rules that list
 //! each value, so each table maps a value to the smallest index of a rule listing it.
 
-use crate::config::{StickinessKey, TargetingRule};
+use crate::config::TargetingRule;
 use crate::decide::SessionIdentity;
 use std::collections::HashSet;
 use std::fmt;
 
-/// Every targeting rule of one board, indexed by identity field in [`StickinessKey::AUTO`] order.
+/// Every targeting rule of one board, one table per identity field (serial number, MAC
+/// address, serial port, file, other info, session key).
 #[derive(Clone, Default)]
 pub(crate) struct TargetIndex {
     fields: [FieldTable; 6],
@@ -77,21 +78,27 @@ impl TargetIndex {
     /// The index of the first rule that lists any of the session's values.
     #[inline]
     pub(crate) fn first_match(&self, id: &SessionIdentity<'_>) -> Option<usize> {
-        let mut fields = self.targeted;
-        let mut first: Option<usize> = None;
-        while fields != 0 {
-            let field = fields.trailing_zeros() as usize;
-            fields &= fields - 1;
-            let key = StickinessKey::AUTO[field];
-            let Some(value) = id.field(key) else { continue };
-            // MAC addresses are listed upper-cased and matched without regard to case.
-            if let Some(rule) = self.fields[field].lookup(value, key == StickinessKey::MacAddress) {
-                first = Some(first.map_or(rule, |f| f.min(rule)));
-            }
+        if self.targeted == 0 {
+            return None;
         }
-        first
+        // Every field in turn, without a loop: a field the session lacks (empty) or no
+        // rule lists costs a length test, as does a value of a length no rule lists.
+        let p = id.params;
+        let [serial_number, mac_address, serial_port, file, other_info, session_key] = &self.fields;
+        let first = serial_number
+            .lookup(&p.serial_number, false)
+            // MAC addresses are listed upper-cased and matched without regard to case.
+            .min(mac_address.lookup(&p.mac_address, true))
+            .min(serial_port.lookup(&p.serial_port, false))
+            .min(file.lookup(&p.file, false))
+            .min(other_info.lookup(&p.other_info, false))
+            .min(session_key.lookup(id.session_key.unwrap_or(""), false));
+        (first != NO_RULE).then_some(first)
     }
 }
+
+/// What [`FieldTable::lookup`] answers when no rule lists the value: larger than any index.
+const NO_RULE: usize = usize::MAX;
 
 impl FieldTable {
     fn new(mut values: Vec<(u64, Box<str>, usize)>) -> FieldTable {
@@ -103,18 +110,25 @@ impl FieldTable {
         }
     }
 
+    /// The smallest index of a rule listing `value`, or [`NO_RULE`]. Listed values are
+    /// never empty, so an empty value (a field the session lacks) fails the length test.
     #[inline]
-    fn lookup(&self, value: &str, ignore_case: bool) -> Option<usize> {
+    fn lookup(&self, value: &str, ignore_case: bool) -> usize {
         if self.lengths & length_bit(value.len()) == 0 {
-            return None;
+            return NO_RULE;
         }
+        self.probe(value, ignore_case)
+    }
+
+    #[inline(never)]
+    fn probe(&self, value: &str, ignore_case: bool) -> usize {
         let hash = folded_hash(value.as_bytes());
         let start = self.hashes.partition_point(|h| *h < hash);
         let same_hash = self.hashes[start..].iter().take_while(|h| **h == hash).count();
         self.entries[start..start + same_hash]
             .iter()
             .find(|(listed, _)| if ignore_case { listed.eq_ignore_ascii_case(value) } else { **listed == *value })
-            .map(|(_, rule)| *rule)
+            .map_or(NO_RULE, |(_, rule)| *rule)
     }
 }
 
