@@ -6,7 +6,8 @@
 //! `get_board_data`), for the C++ board through the bridge and the Rust twin in the same
 //! run. `zeroed_storage_for_45000` is the reference for a ring that allocates and zeroes
 //! its whole capacity up front (52 rows × 45,000 f64 ≈ 18.7 MB, every page written).
-//! Stopping and releasing happen outside the measurement.
+//! Stopping and releasing happen outside the measurement. A second group shows what the
+//! growth costs later, while samples arrive.
 //!
 //! Run: `cargo bench -p core_cpp --bench start_stream`
 
@@ -69,9 +70,52 @@ fn start_stream(c: &mut Criterion) {
     group.finish();
 }
 
+/// What growing costs while streaming: 45,000 samples of 32 rows pushed in batches of 250
+/// into a fresh C++ ring (growing from nothing) and into one whose storage already reached
+/// its capacity, and into a fresh Rust ring one sample at a time (its only way).
+fn fill(c: &mut Criterion) {
+    const ROWS: usize = 32;
+    const BATCH: usize = 250;
+    let batch: Vec<f64> = (0..BATCH * ROWS).map(|i| i as f64).collect();
+    let mut group = c.benchmark_group("fill_45000x32_in_batches_of_250");
+    let push_all = |mut ring: core_cpp::CppRingBuffer| {
+        for _ in 0..BUFFER_SIZE / BATCH {
+            ring.push(black_box(&batch));
+        }
+        ring
+    };
+    group.bench_function("cpp_ring_growing", |b| {
+        b.iter_batched(|| core_cpp::CppRingBuffer::new(ROWS, BUFFER_SIZE).expect("ring"), push_all, BatchSize::PerIteration)
+    });
+    group.bench_function("cpp_ring_already_grown", |b| {
+        b.iter_batched(
+            || {
+                let mut ring = push_all(core_cpp::CppRingBuffer::new(ROWS, BUFFER_SIZE).expect("ring"));
+                ring.take_oldest(usize::MAX, &mut SampleMatrix::new(0));
+                ring
+            },
+            push_all,
+            BatchSize::PerIteration,
+        )
+    });
+    group.bench_function("rust_ring_growing", |b| {
+        b.iter_batched(
+            || rust_boards::RingBuffer::new(ROWS, BUFFER_SIZE),
+            |mut ring| {
+                for sample in black_box(&batch).chunks(ROWS).cycle().take(BUFFER_SIZE) {
+                    ring.push(sample);
+                }
+                ring
+            },
+            BatchSize::PerIteration,
+        )
+    });
+    group.finish();
+}
+
 criterion_group! {
     name = benches;
     config = Criterion::default().sample_size(20).measurement_time(Duration::from_secs(4));
-    targets = start_stream
+    targets = start_stream, fill
 }
 criterion_main!(benches);

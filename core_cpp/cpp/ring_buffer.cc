@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <cstdlib>
 #include <cstring>
 #include <new>
 #include <string>
@@ -37,21 +38,25 @@ RingBuffer::RingBuffer(std::size_t rows, std::size_t capacity) : num_rows(rows),
 bool RingBuffer::grow_locked() {
     // slots <= capacity, and capacity * rows values are addressable, so doubling cannot wrap.
     const std::size_t bigger = std::min(capacity_samples, std::max(FIRST_SLOTS, slots * 2));
-    std::unique_ptr<double[]> fresh(new (std::nothrow) double[bigger * num_rows]);
-    if (!fresh) {
+    // realloc keeps the held samples where they are and, for large blocks, remaps pages
+    // instead of copying them; on failure the old block is untouched.
+    void *grown = std::realloc(storage.get(), bigger * num_rows * sizeof(double));
+    if (grown == nullptr) {
         return false;
     }
-    // The held samples in at most two contiguous runs: from head to the end, then the wrap.
-    const std::size_t first_run = std::min(size, slots - head);
-    if (first_run > 0) {
-        std::memcpy(fresh.get(), &storage[head * num_rows], first_run * num_rows * sizeof(double));
+    (void)storage.release();  // realloc already freed or reused it
+    storage.reset(static_cast<double *>(grown));
+    // Growing happens only when every slot is in use. If the samples wrap (the oldest at
+    // `head`, the newest before it), the run from `head` to the old end moves to the new
+    // end, so the order continues through the wrap and the free slots sit in between.
+    if (head != 0) {
+        const std::size_t run = slots - head;
+        const std::size_t new_head = bigger - run;
+        std::memmove(&storage.get()[new_head * num_rows], &storage.get()[head * num_rows],
+                     run * num_rows * sizeof(double));
+        head = new_head;
     }
-    if (size > first_run) {
-        std::memcpy(fresh.get() + first_run * num_rows, storage.get(), (size - first_run) * num_rows * sizeof(double));
-    }
-    storage = std::move(fresh);
     slots = bigger;
-    head = 0;
     return true;
 }
 
@@ -69,7 +74,7 @@ void RingBuffer::push_locked(const double *sample) {
         slot = (head + size) % slots;
         ++size;
     }
-    std::memcpy(&storage[slot * num_rows], sample, num_rows * sizeof(double));
+    std::memcpy(&storage.get()[slot * num_rows], sample, num_rows * sizeof(double));
 }
 
 void RingBuffer::push_many(const double *samples, std::size_t count) {
@@ -103,7 +108,7 @@ std::size_t RingBuffer::read_row_major(bool remove, std::size_t max_samples, dou
     const std::size_t first = remove ? head : (head + size - n) % slots;
     // Two contiguous runs at most (before and after the wrap), so no modulo per sample.
     const std::size_t first_run = std::min(n, slots - first);
-    const double *runs[2] = {&storage[first * num_rows], storage.get()};
+    const double *runs[2] = {&storage.get()[first * num_rows], storage.get()};
     const std::size_t run_lengths[2] = {first_run, n - first_run};
     std::size_t i = 0;
     for (int run = 0; run < 2; ++run) {

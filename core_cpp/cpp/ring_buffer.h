@@ -9,6 +9,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstdlib>
 #include <memory>
 #include <mutex>
 
@@ -43,14 +44,17 @@ public:
 
 private:
     void push_locked(const double *sample);
-    // Moves the held samples, oldest first, into storage twice as large (at most the
-    // capacity). False when memory ran out; the buffer is then unchanged.
+    // Doubles the storage (at most to the capacity), keeping the order of the held
+    // samples. False when memory ran out; the buffer is then unchanged.
     bool grow_locked();
 
     const std::size_t num_rows;
     const std::size_t capacity_samples;
     mutable std::mutex lock;
-    std::unique_ptr<double[]> storage;  // slots * num_rows values, sample-major
+    struct FreeStorage {
+        void operator()(double *values) const noexcept { std::free(values); }
+    };
+    std::unique_ptr<double, FreeStorage> storage;  // slots * num_rows values, sample-major
     std::size_t slots = 0;              // samples the storage holds; grows to capacity
     std::size_t head = 0;               // slot of the oldest sample
     std::size_t size = 0;

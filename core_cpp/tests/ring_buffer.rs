@@ -81,34 +81,45 @@ fn every_growth_step_keeps_order_and_counts_up_to_and_past_capacity() {
 }
 
 #[test]
-fn growing_while_wrapped_unwraps_in_order() {
-    let mut ring = CppRingBuffer::new(ROWS, 10_000).unwrap();
-    let mut out = SampleMatrix::new(0);
-    ring.push(&sample(0));
-    let slots = ring.allocated_samples();
-    // Fill the first storage, take some from the front, then refill so the held samples
-    // wrap around the end of the storage before it has to grow.
-    let mut next = 1u64;
-    while next < slots as u64 {
+fn growing_while_wrapped_keeps_the_order() {
+    // Doubling, and the last step that stops at the capacity.
+    for capacity in [10_000usize, 300] {
+        let mut ring = CppRingBuffer::new(ROWS, capacity).unwrap();
+        let mut out = SampleMatrix::new(0);
+        ring.push(&sample(0));
+        let slots = ring.allocated_samples();
+        // Fill the first storage, take some from the front, then refill so the held
+        // samples wrap around the end of the storage before it has to grow.
+        let mut next = 1u64;
+        while next < slots as u64 {
+            ring.push(&sample(next));
+            next += 1;
+        }
+        ring.take_oldest(slots / 2, &mut out);
+        assert_holds("front half", &out, 0, slots / 2);
+        while ring.len() < slots {
+            ring.push(&sample(next));
+            next += 1;
+        }
+        assert_eq!(ring.allocated_samples(), slots, "full but not yet grown");
         ring.push(&sample(next));
         next += 1;
+        assert_eq!(ring.allocated_samples(), (2 * slots).min(capacity), "grew once");
+        let first = (slots / 2) as u64;
+        ring.copy_newest(3, &mut out);
+        assert_holds("newest three after the wrap", &out, next - 3, 3);
+        ring.copy_newest(usize::MAX, &mut out);
+        assert_holds("all after growing while wrapped, peek", &out, first, (next - first) as usize);
+        // Fill to the capacity and past it: the free slots opened in the middle are used
+        // in order, then the oldest go.
+        while next < first + capacity as u64 + 5 {
+            ring.push(&sample(next));
+            next += 1;
+        }
+        assert_eq!(ring.dropped(), 5, "capacity {capacity}");
+        ring.take_oldest(usize::MAX, &mut out);
+        assert_holds("all, past capacity", &out, first + 5, capacity);
     }
-    ring.take_oldest(slots / 2, &mut out);
-    assert_holds("front half", &out, 0, slots / 2);
-    while ring.len() < slots {
-        ring.push(&sample(next));
-        next += 1;
-    }
-    assert_eq!(ring.allocated_samples(), slots, "full but not yet grown");
-    ring.push(&sample(next));
-    next += 1;
-    assert_eq!(ring.allocated_samples(), 2 * slots, "grew once");
-    let first = (slots / 2) as u64;
-    ring.copy_newest(3, &mut out);
-    assert_holds("newest three after the wrap", &out, next - 3, 3);
-    ring.take_oldest(usize::MAX, &mut out);
-    assert_holds("all after growing while wrapped", &out, first, (next - first) as usize);
-    assert_eq!(ring.dropped(), 0);
 }
 
 /// A small deterministic generator for the operation mix (SplitMix64).
