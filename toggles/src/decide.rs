@@ -1,6 +1,6 @@
 //! The hot path: which path a session runs in, and why. No locks, no allocation, no panics.
 
-use crate::config::{board_index, default_path, BoardConfig, Config, Path, RampPosition, Rollout, StickinessKey, TargetingRule};
+use crate::config::{board_index, default_path, BoardConfig, Config, Path, Ramp, RampPosition, Rollout, StickinessKey, TargetingRule};
 use crate::hash;
 use crate::units::{Percent, Timestamp};
 use board_api::{BoardId, InputParams};
@@ -250,67 +250,65 @@ impl Config {
         generation: u64,
     ) -> Decision {
         let bc = &self.boards_slice()[board_index(board)];
-        let mut d = Decision {
-            path: bc.mode,
-            reason: Reason::Static,
-            rule: Rule { board, kind: RuleKind::Mode },
+        // Each outcome is built where it is decided: a template overwritten field by field
+        // costs a store per field twice over.
+        let decided = |path, reason, kind, percent| Decision {
+            path,
+            reason,
+            rule: Rule { board, kind },
             bucket: None,
             bucketed_by: None,
-            percent: None,
+            percent,
             generation,
         };
         if self.kill_switch {
-            if board.has_cpp_implementation() {
-                d.path = Path::Cpp;
-                d.rule.kind = RuleKind::KillSwitch;
+            return if board.has_cpp_implementation() {
+                decided(Path::Cpp, Reason::Disabled, RuleKind::KillSwitch, None)
             } else {
-                d.path = Path::Rust;
-                d.rule.kind = RuleKind::KillSwitchRustOnly;
-            }
-            d.reason = Reason::Disabled;
-            return d;
+                decided(Path::Rust, Reason::Disabled, RuleKind::KillSwitchRustOnly, None)
+            };
         }
         if let Some(i) = bc.target_index.first_match(id) {
-            d.path = bc.targeting[i].serve;
-            d.reason = Reason::TargetingMatch;
-            d.rule.kind = RuleKind::Targeting(i as u16);
-            return d;
+            return decided(bc.targeting[i].serve, Reason::TargetingMatch, RuleKind::Targeting(i as u16), None);
         }
         if !bc.listed {
-            d.reason = Reason::Default;
-            d.rule.kind = RuleKind::NotConfigured;
-            return d;
+            return decided(bc.mode, Reason::Default, RuleKind::NotConfigured, None);
         }
         if bc.mode == Path::Cpp {
-            return d;
+            return decided(bc.mode, Reason::Static, RuleKind::Mode, None);
         }
         let (percent, kind) = match &bc.rollout {
-            Rollout::Fixed(p) => {
-                if *p == Percent::HUNDRED || *p == Percent::ZERO {
-                    if *p == Percent::ZERO {
-                        d.path = Path::Cpp;
-                        d.rule.kind = RuleKind::Percent;
-                    }
-                    d.percent = Some(*p);
-                    return d;
-                }
-                (*p, RuleKind::Percent)
+            Rollout::Fixed(p) if *p == Percent::HUNDRED => {
+                return decided(bc.mode, Reason::Static, RuleKind::Mode, Some(*p));
             }
-            Rollout::Ramp(r) => match r.position(now()) {
-                RampPosition::NotStarted { .. } => (Percent::ZERO, RuleKind::RampNotStarted),
-                RampPosition::Step { index, percent, .. } => (percent, RuleKind::RampStep(index as u16)),
-            },
+            Rollout::Fixed(p) if *p == Percent::ZERO => {
+                return decided(Path::Cpp, Reason::Static, RuleKind::Percent, Some(*p));
+            }
+            Rollout::Fixed(p) => (*p, RuleKind::Percent),
+            Rollout::Ramp(r) => ramp_step(r, now),
         };
         let (h, by) = bc.bucket_hash(id);
-        d.reason = Reason::Split;
-        d.rule.kind = kind;
-        d.bucket = Some(hash::hash_to_point(h));
-        d.bucketed_by = Some(by);
-        d.percent = Some(percent);
         // Half the sessions of a 50% split fall on each side at random, so a branch here
         // would be mispredicted half the time; a select is not.
         let inside = hash::inside(h, percent.basis_points());
-        d.path = [Path::Cpp, d.path][usize::from(inside)];
-        d
+        Decision {
+            path: [Path::Cpp, bc.mode][usize::from(inside)],
+            reason: Reason::Split,
+            rule: Rule { board, kind },
+            bucket: Some(hash::hash_to_point(h)),
+            bucketed_by: Some(by),
+            percent: Some(percent),
+            generation,
+        }
+    }
+}
+
+/// The percentage a ramp holds at the moment the clock gives, and the rule that says so.
+/// Out of line: reading and converting the clock is needed by ramps alone.
+#[inline(never)]
+fn ramp_step(ramp: &Ramp, now: impl FnOnce() -> Timestamp) -> (Percent, RuleKind) {
+    match ramp.position(now()) {
+        RampPosition::NotStarted { .. } => (Percent::ZERO, RuleKind::RampNotStarted),
+        RampPosition::Step { index, percent, .. } => (percent, RuleKind::RampStep(index as u16)),
     }
 }

@@ -10,14 +10,13 @@ pub fn murmur3_32(data: &[u8], seed: u32) -> u32 {
     const C1: u32 = 0xcc9e_2d51;
     const C2: u32 = 0x1b87_3593;
     let mut h = seed;
-    let mut blocks = data.chunks_exact(4);
-    for block in &mut blocks {
-        let mut k = u32::from_le_bytes([block[0], block[1], block[2], block[3]]);
-        k = k.wrapping_mul(C1).rotate_left(15).wrapping_mul(C2);
+    let mut tail = data;
+    while let [a, b, c, d, rest @ ..] = tail {
+        let k = u32::from_le_bytes([*a, *b, *c, *d]).wrapping_mul(C1).rotate_left(15).wrapping_mul(C2);
         h ^= k;
         h = h.rotate_left(13).wrapping_mul(5).wrapping_add(0xe654_6b64);
+        tail = rest;
     }
-    let tail = blocks.remainder();
     let k = match *tail {
         [] => None,
         [a] => Some(u32::from(a)),
