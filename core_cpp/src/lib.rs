@@ -26,9 +26,11 @@
 //!   (`floor(elapsed × rate)`), stamped `t0 + n / rate`. An idle session costs nothing.
 //! - Cyton and Cyton Daisy own one reader thread while streaming, blocked in `poll()` on
 //!   the serial port and a wake-up pipe; it wakes when bytes arrive or when stop is
-//!   requested, never on a timer.
+//!   requested, never on a timer. Stop sends `s` first and the reader drains what the board
+//!   had already sent (until 50 ms of quiet, at most 1 s), as `docs/board-behaviour.md` says.
 //! - Ring buffers and pending markers are guarded by mutexes; a session object itself is
-//!   driven by one owner at a time (`&mut self`).
+//!   driven by one owner at a time (`&mut self`). A ring allocates nothing at
+//!   `start_stream`: its storage doubles as samples arrive, up to `buffer_size`.
 //!
 //! # Seeding the synthetic board
 //! `other_info` = `seed=<u64>` (see `InputParams::seed`); without it the board seeds from
