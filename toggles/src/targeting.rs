@@ -16,9 +16,8 @@ use std::fmt;
 #[derive(Clone, Default)]
 pub(crate) struct TargetIndex {
     fields: [FieldTable; 6],
-    /// Bit `i` is set when some rule lists values for field `i`: a board without
-    /// targeting, or a session without the targeted fields, costs a test or two.
-    targeted: u8,
+    /// Whether any rule lists any value: a board without targeting costs one test.
+    targeted: bool,
 }
 
 impl fmt::Debug for TargetIndex {
@@ -39,8 +38,9 @@ impl PartialEq for TargetIndex {
 /// The values one field is targeted by.
 #[derive(Clone, Default)]
 struct FieldTable {
-    /// Bit `min(len, 63)` is set for the byte length of every listed value: a session
-    /// value of any other length cannot match, whatever its bytes.
+    /// Bit `len % 64` is set for the byte length of every listed value: a session value
+    /// whose bit is clear cannot match, whatever its bytes. (Lengths 64 apart share a
+    /// bit; the exact comparison after the hash lookup tells them apart.)
     lengths: u64,
     /// [`folded_hash`] of each value, sorted; parallel to `entries`.
     hashes: Box<[u64]>,
@@ -71,18 +71,18 @@ impl TargetIndex {
             }
         }
         let fields = fields.map(FieldTable::new);
-        let targeted = fields.iter().enumerate().fold(0, |bits, (i, t)| if t.entries.is_empty() { bits } else { bits | 1 << i });
+        let targeted = fields.iter().any(|t| !t.entries.is_empty());
         TargetIndex { fields, targeted }
     }
 
     /// The index of the first rule that lists any of the session's values.
     #[inline]
     pub(crate) fn first_match(&self, id: &SessionIdentity<'_>) -> Option<usize> {
-        if self.targeted == 0 {
+        if !self.targeted {
             return None;
         }
         // Every field in turn, without a loop: a field the session lacks (empty) or no
-        // rule lists costs a length test, as does a value of a length no rule lists.
+        // rule lists costs a bit test, as does a value of a length no rule lists.
         let p = id.params;
         let [serial_number, mac_address, serial_port, file, other_info, session_key] = &self.fields;
         let first = serial_number
@@ -111,7 +111,8 @@ impl FieldTable {
     }
 
     /// The smallest index of a rule listing `value`, or [`NO_RULE`]. Listed values are
-    /// never empty, so an empty value (a field the session lacks) fails the length test.
+    /// never empty, so an empty value (a field the session lacks) fails the length test
+    /// unless a listed value is 64 bytes long (or 128, ...).
     #[inline]
     fn lookup(&self, value: &str, ignore_case: bool) -> usize {
         if self.lengths & length_bit(value.len()) == 0 {
@@ -134,7 +135,8 @@ impl FieldTable {
 
 #[inline]
 fn length_bit(len: usize) -> u64 {
-    1 << len.min(63)
+    // `% 64` is what a shift or bit test does with its count anyway: one instruction.
+    1 << (len % 64)
 }
 
 /// A fast 64-bit hash that ignores bit 5 of every byte, so that strings equal but for
@@ -240,6 +242,20 @@ mod tests {
         assert_eq!(first(&p("B", "aa:01")), Some(1));
         assert_eq!(first(&p("b", "")), None, "serial numbers keep their case");
         assert_eq!(first(&p("", "")), None);
+    }
+
+    #[test]
+    fn lengths_that_share_a_bit_are_told_apart() {
+        let long = "x".repeat(64);
+        let index = TargetIndex::new(&[rule(&["a", &long], &[])]);
+        let first = |s: &str| {
+            let p = InputParams { serial_number: s.into(), ..InputParams::default() };
+            index.first_match(&SessionIdentity::new(&p))
+        };
+        assert_eq!(first(&long), Some(0));
+        assert_eq!(first("a"), Some(0));
+        assert_eq!(first(""), None, "an absent field shares the bit of a 64-byte value");
+        assert_eq!(first(&"a".repeat(65)), None, "65 bytes share the bit of 1 byte");
     }
 
     #[test]
