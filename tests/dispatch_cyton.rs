@@ -106,3 +106,39 @@ fn cyton_standby_fails_over_to_the_cpp_decoder_without_losing_a_packet() {
         assert_consecutive(&package_numbers(&got.samples), 1, fault);
     }
 }
+
+/// Spec (Cyton and Daisy, stop) through the dual engine: packets the board sent before it
+/// saw `s` are served, on both sides, in shadow and standby alike.
+#[test]
+fn shadow_and_standby_keep_the_packets_in_flight_at_stop() {
+    for (board, kind, daisy) in [(BoardId::Cyton, "cyton", false), (BoardId::CytonDaisy, "cyton_daisy", true)] {
+        for mode in ["shadow", "standby"] {
+            let options = EmulatorOptions { daisy, ..EmulatorOptions::cyton(12) };
+            let (before_stop, in_flight) = (40, 12); // packets; even, so Daisy pairs stay whole
+            let per_sample = if daisy { 2 } else { 1 };
+            // Paced like a streaming board, so they keep arriving for ~50 ms after `s`.
+            let device = InFlightDevice::start_paced(&options, before_stop, in_flight, Duration::from_millis(4));
+            let config = ConfigFile::new(&board_yaml(kind, mode, ""));
+            let runtime = config.runtime();
+            let mut s = runtime.open(board, device.params());
+            s.prepare_session().unwrap();
+            s.start_stream(10_000).unwrap();
+            wait_for("the packets sent before stop", LIMIT, || {
+                s.board_data_count(board_api::Preset::Default).unwrap() >= before_stop / per_sample
+            });
+            s.stop_stream().unwrap();
+            let mut got = Collected::new();
+            got.drain(&mut s);
+            let what = format!("{kind} {mode}");
+            assert_eq!(got.samples.len(), (before_stop + in_flight) / per_sample, "{what}: the {in_flight} packets in flight were kept");
+            assert_consecutive(&package_numbers(&got.samples), per_sample as u32, &what);
+            let shadow = runtime.kind(board).counters.shadow.clone();
+            wait_for("both sides compared", LIMIT, || {
+                s.board_data_count(board_api::Preset::Default).unwrap();
+                shadow.compared() >= got.samples.len() as u64
+            });
+            assert_eq!(shadow.mismatched(), 0, "{what}: both decoders saw the drained packets");
+            s.release_session().unwrap();
+        }
+    }
+}

@@ -2,6 +2,9 @@
 //! file, a byte stream), produce the same samples, bit for bit, in every row but the
 //! timestamp (each side stamps its own clock).
 
+mod common;
+
+use common::InFlightDevice;
 use board_api::{
     Board, BoardId, DecodeCounters, ExitCode, InputParams, Preset, SampleGenerator, SampleMatrix, StreamDecoder,
 };
@@ -488,87 +491,6 @@ fn stream_then_stop(board: &mut dyn Board, before_stop: usize) -> Stopped {
     board.get_board_data(usize::MAX, Preset::Default, &mut samples).unwrap();
     board.release_session().unwrap();
     Stopped { samples, before_stop }
-}
-
-/// A device on a pty that answers the handshake, sends `before_stop` packets on `b`, and
-/// on `s` the `in_flight` packets a real board has already handed to its radio link by the
-/// time it reads the command; then it is quiet. The packets are the emulator's stream.
-struct InFlightDevice {
-    port_path: String,
-    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
-    thread: Option<std::thread::JoinHandle<()>>,
-}
-
-impl InFlightDevice {
-    fn start(options: &EmulatorOptions, before_stop: usize, in_flight: usize) -> InFlightDevice {
-        use nix::fcntl::OFlag;
-        use nix::pty::{grantpt, posix_openpt, ptsname_r, unlockpt};
-        use nix::sys::termios::{cfmakeraw, tcgetattr, tcsetattr, SetArg};
-        use std::os::unix::fs::OpenOptionsExt;
-
-        let master = posix_openpt(OFlag::O_RDWR | OFlag::O_NOCTTY).unwrap();
-        grantpt(&master).unwrap();
-        unlockpt(&master).unwrap();
-        let port_path = ptsname_r(&master).unwrap();
-        // Held open so the master never sees a hang-up between the board's open and close.
-        let keepalive = std::fs::OpenOptions::new()
-            .read(true)
-            .write(true)
-            .custom_flags(OFlag::O_NOCTTY.bits())
-            .open(&port_path)
-            .unwrap();
-        let mut termios = tcgetattr(&keepalive).unwrap();
-        cfmakeraw(&mut termios);
-        tcsetattr(&keepalive, SetArg::TCSANOW, &termios).unwrap();
-
-        let packets = packet_stream(options, before_stop + in_flight);
-        let (first, rest) = packets.split_at(before_stop * emulator::PACKET_LEN);
-        let (first, rest) = (first.to_vec(), rest.to_vec());
-        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-        let thread_stop = std::sync::Arc::clone(&stop);
-        let thread = std::thread::spawn(move || {
-            use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
-            use std::io::Read;
-            use std::os::fd::AsFd;
-            let _keepalive = keepalive;
-            let mut master = master;
-            let mut buf = [0u8; 256];
-            while !thread_stop.load(std::sync::atomic::Ordering::Acquire) {
-                let mut fds = [PollFd::new(master.as_fd(), PollFlags::POLLIN)];
-                if poll(&mut fds, PollTimeout::from(20u16)).unwrap_or(0) == 0 {
-                    continue;
-                }
-                let n = match master.read(&mut buf) {
-                    Ok(n) => n,
-                    Err(_) => continue,
-                };
-                for command in &buf[..n] {
-                    let reply: &[u8] = match command {
-                        b'v' => b"OpenBCI V3 8-16 channel\nFirmware: v3.1.2\n$$$",
-                        b'd' => b"updating channel settings to default$$$",
-                        b'b' => &first,
-                        b's' => &rest,
-                        _ => b"",
-                    };
-                    master.write_all(reply).unwrap();
-                }
-            }
-        });
-        InFlightDevice { port_path, stop, thread: Some(thread) }
-    }
-
-    fn params(&self) -> InputParams {
-        InputParams { serial_port: self.port_path.clone(), timeout: 2, ..Default::default() }
-    }
-}
-
-impl Drop for InFlightDevice {
-    fn drop(&mut self) {
-        self.stop.store(true, std::sync::atomic::Ordering::Release);
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
-    }
 }
 
 /// Spec (Cyton and Daisy, stop): packets the board sent before it saw `s` are delivered.

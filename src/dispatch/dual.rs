@@ -304,7 +304,12 @@ impl Dual {
 
     /// Produces every sample due at `now` on both sides.
     pub fn pump(&mut self, now: f64) {
-        let Some(t0) = self.t0 else { return };
+        let Some(t0) = self.t0 else {
+            // Stopped: nothing new is produced, but the Rust side may still be finishing
+            // the last batch (the stop drain); compare it as it lands.
+            self.compare_available();
+            return;
+        };
         if self.port.is_some() {
             return self.pump_device();
         }
