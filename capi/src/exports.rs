@@ -1,11 +1,12 @@
 //! The exported C functions, with BrainFlow's names, signatures and exit codes.
 
 use crate::streamer::Streamer;
-use crate::{logging, table};
+use crate::{logging, monitor, table};
 use board_api::{descriptor, BoardError, BoardId, BoardDescriptor, ChannelKind, ExitCode, InputParams, Preset, Result, SampleMatrix};
 use board_api::Board as _;
 use std::ffi::{c_char, c_double, c_int, CStr};
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::time::Instant;
 
 /// Runs an export body: logs the call, maps its error to BrainFlow's exit code, and turns
 /// a panic into GENERAL_ERROR so that it never unwinds into C.
@@ -21,6 +22,19 @@ fn guard(name: &'static str, body: impl FnOnce() -> Result<()>) -> c_int {
             tracing::error!(function = name, "panic inside the board controller; returned GENERAL_ERROR");
             ExitCode::GeneralError.code()
         }
+    }
+}
+
+/// Counts a data read in the metrics (see `monitor::record_read`) and the samples the
+/// session's buffer dropped since the last read.
+fn record_read(entry: &mut table::Entry, operation: &'static str, started: Instant, outcome: std::result::Result<u64, &BoardError>) {
+    let elapsed = started.elapsed();
+    let board = entry.session.board_id();
+    monitor::record_read(board, entry.session.path(), operation, elapsed, outcome.map_err(|_| ()));
+    let dropped = entry.session.dropped_samples();
+    if dropped > entry.dropped_reported {
+        monitor::record_dropped(board, dropped - entry.dropped_reported);
+        entry.dropped_reported = dropped;
     }
 }
 
@@ -237,7 +251,11 @@ pub extern "C" fn get_current_board_data(
         }
         table::with_session(board_id, p, |entry| {
             let mut data = SampleMatrix::new(entry.session.descriptor(preset)?.num_rows);
-            entry.session.get_current_board_data(count, preset, &mut data)?;
+            let started = Instant::now();
+            let read = entry.session.get_current_board_data(count, preset, &mut data);
+            // A peek hands no samples over: they stay buffered for get_board_data.
+            record_read(entry, "get_current_board_data", started, read.as_ref().map(|_| 0));
+            read?;
             copy_out(&data, data_buf, count)?;
             write_int(returned_samples, data.samples(), "returned_samples")
         })
@@ -278,7 +296,10 @@ pub extern "C" fn get_board_data(
         }
         table::with_session(board_id, p, |entry| {
             let mut data = SampleMatrix::new(entry.session.descriptor(preset)?.num_rows);
-            entry.session.get_board_data(count, preset, &mut data)?;
+            let started = Instant::now();
+            let read = entry.session.get_board_data(count, preset, &mut data);
+            record_read(entry, "get_board_data", started, read.as_ref().map(|_| data.samples() as u64));
+            read?;
             if !entry.flushed_at_stop {
                 for s in entry.streamers.iter_mut().filter(|s| s.preset == preset) {
                     s.write(&data)?;

@@ -4,8 +4,8 @@
 //!
 //! This crate owns the exported C functions, the table of sessions keyed by
 //! (board id, input params) with BrainFlow's duplicate and not-created errors, the
-//! translation of pointers and lengths into checked Rust values, file streamers, and the
-//! logging controls. It does not own routing, boards or descriptors: those come from the
+//! translation of pointers and lengths into checked Rust values, file streamers, the
+//! logging controls, and the opt-in monitoring endpoint of the host process. It does not own routing, boards or descriptors: those come from the
 //! `switchyard` runtime and `board_api`.
 //!
 //! Every export checks its pointers and lengths (null or negative is
@@ -18,8 +18,10 @@
 
 mod exports;
 mod logging;
+mod monitor;
 mod streamer;
 mod table;
 
 pub use exports::*;
-pub use table::DEFAULT_CONFIG_YAML;
+pub use monitor::{LISTEN_ENV, LISTEN_FILE_ENV, TOKEN_FILE_ENV};
+pub use table::{CONFIG_ENV, DEFAULT_CONFIG_YAML};

@@ -62,6 +62,12 @@ fn install() -> Option<&'static reload::Handle<LevelFilter, tracing_subscriber::
         .as_ref()
 }
 
+/// Installs the library's subscriber unless the host has one (stderr, level ERROR by
+/// default), so that errors the operator must see are not dropped.
+pub(crate) fn ensure_installed() {
+    install();
+}
+
 pub(crate) fn set_level(level: i32) -> Result<()> {
     if !(0..=6).contains(&level) {
         return Err(BoardError::invalid_arguments(format!(

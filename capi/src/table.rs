@@ -13,7 +13,7 @@ pub const DEFAULT_CONFIG_YAML: &str = "kill_switch: false\n";
 /// The environment variable naming the YAML config file the runtime loads (and watches).
 pub const CONFIG_ENV: &str = "SWITCHYARD_CONFIG";
 
-static RUNTIME: OnceLock<std::result::Result<Runtime, String>> = OnceLock::new();
+static RUNTIME: OnceLock<std::result::Result<Arc<Runtime>, String>> = OnceLock::new();
 static SESSIONS: OnceLock<Mutex<HashMap<SessionKey, Arc<Mutex<Entry>>>>> = OnceLock::new();
 
 pub(crate) type SessionKey = (i32, InputParams);
@@ -25,6 +25,8 @@ pub(crate) struct Entry {
     /// Set once `stop_stream` has written the remaining buffer to the streamers, so that
     /// later reads do not write those samples twice.
     pub flushed_at_stop: bool,
+    /// Dropped samples already counted in the metrics.
+    pub dropped_reported: u64,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -33,16 +35,20 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
-/// The runtime, created on first use from `SWITCHYARD_CONFIG` or the built-in default.
+/// The runtime, created on first use from `SWITCHYARD_CONFIG` or the built-in default,
+/// with the monitoring endpoint when `SWITCHYARD_LISTEN` asks for one (shared, because
+/// the endpoint's status and controls hold it too).
 pub(crate) fn runtime() -> Result<&'static Runtime> {
     let created = RUNTIME.get_or_init(|| {
         let result = match std::env::var_os(CONFIG_ENV) {
             Some(path) if !path.is_empty() => Runtime::from_path(std::path::PathBuf::from(path)),
             _ => Runtime::from_yaml(DEFAULT_CONFIG_YAML, "built-in default"),
         };
-        result.map_err(|e| format!("the switchyard runtime could not start: {e} (check {CONFIG_ENV})"))
+        let runtime = result.map(Arc::new).map_err(|e| format!("the switchyard runtime could not start: {e} (check {CONFIG_ENV})"))?;
+        crate::monitor::start_if_asked(&runtime);
+        Ok(runtime)
     });
-    created.as_ref().map_err(|msg| BoardError::general(msg.clone()))
+    created.as_deref().map_err(|msg| BoardError::general(msg.clone()))
 }
 
 fn sessions() -> &'static Mutex<HashMap<SessionKey, Arc<Mutex<Entry>>>> {
@@ -62,7 +68,10 @@ pub(crate) fn prepare(board_id: i32, params: InputParams) -> Result<()> {
     }
     let mut session = runtime()?.open(board, params);
     session.prepare_session()?;
-    let entry = Arc::new(Mutex::new(Entry { session, streamers: Vec::new(), flushed_at_stop: false }));
+    if let Some(decision) = session.decision() {
+        crate::monitor::record_decision(board, decision.path, decision.reason.as_str());
+    }
+    let entry = Arc::new(Mutex::new(Entry { session, streamers: Vec::new(), flushed_at_stop: false, dropped_reported: 0 }));
     let mut table = lock(sessions());
     if table.contains_key(&key) {
         // Another thread prepared the same key meanwhile: ours is dropped (released).

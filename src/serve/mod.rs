@@ -97,8 +97,11 @@ pub struct RunSummary {
     pub peak_rss_bytes: u64,
 }
 
-fn load_token(options: &ServeOptions) -> Result<Option<Token>, monitoring::TokenError> {
-    if let Some(path) = &options.token_file {
+/// The operator token: from `token_file` when one is named, else from
+/// [`TOKEN_ENV`], else none (controls disabled). Shared with the C API's endpoint so both
+/// follow the same rules.
+pub fn load_token(token_file: Option<&std::path::Path>) -> Result<Option<Token>, monitoring::TokenError> {
+    if let Some(path) = token_file {
         return Token::from_file(path).map(Some);
     }
     match std::env::var(TOKEN_ENV) {
@@ -135,7 +138,7 @@ pub fn run_until(options: &ServeOptions, stop: Arc<AtomicBool>) -> Result<RunSum
     if specs.iter().any(|s| s.record) {
         csv::check_writable(&options.data_dir).map_err(ServeError::DataDir)?;
     }
-    let token = load_token(options)?;
+    let token = load_token(options.token_file.as_deref())?;
     let listen = options.listen.unwrap_or(runtime.store().load().config.monitoring.listen);
     if token.is_some() && !listen.ip().is_loopback() {
         tracing::warn!(%listen, "operator controls are reachable beyond this host");

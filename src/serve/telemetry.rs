@@ -61,6 +61,8 @@ pub struct Telemetry {
     latency_at_last_view: [[u64; super::fleet::LATENCY_SLOTS]; 4],
     terminal: bool,
     view_every: Duration,
+    /// Off inside a host process (the C API): its stdout and logs are the host's.
+    live_view: bool,
 }
 
 impl Telemetry {
@@ -79,14 +81,21 @@ impl Telemetry {
             latency_at_last_view: [[0; super::fleet::LATENCY_SLOTS]; 4],
             terminal,
             view_every: if terminal { Duration::from_secs(2) } else { Duration::from_secs(10) },
+            live_view: true,
         }
+    }
+
+    /// Ticks metrics and events only, never printing the live view.
+    pub fn without_live_view(mut self) -> Telemetry {
+        self.live_view = false;
+        self
     }
 
     pub fn run(mut self, stop: Arc<AtomicBool>) {
         let mut last_view = Instant::now();
         while !stop.load(Ordering::Acquire) {
             self.tick();
-            if last_view.elapsed() >= self.view_every {
+            if self.live_view && last_view.elapsed() >= self.view_every {
                 self.view();
                 last_view = Instant::now();
             }
