@@ -206,7 +206,7 @@ impl TargetingRule {
 
 impl BoardConfig {
     /// The session's bucket hash and how it was drawn.
-    #[inline]
+    #[inline(always)]
     pub fn bucket_hash(&self, id: &SessionIdentity<'_>) -> (u32, BucketedBy) {
         match self.stickiness_value(id) {
             Some((value, key)) => (hash::bucket_hash(value, self.seed), BucketedBy::Key(key)),
@@ -215,7 +215,7 @@ impl BoardConfig {
     }
 
     /// The first of the board's stickiness fields that the session has.
-    #[inline]
+    #[inline(always)]
     fn stickiness_value<'a>(&self, id: &SessionIdentity<'a>) -> Option<(&'a str, StickinessKey)> {
         // Most sessions have the first key (the device's serial number by default), so it
         // is tried inline; looping over all of them here would make the compiler
@@ -241,7 +241,11 @@ impl Config {
 
     /// [`Config::decide`] that reads the clock only when a ramp needs it: converting a
     /// `SystemTime` costs as much as the rest of a fixed-percentage decision.
-    #[inline]
+    ///
+    /// Always inlined (its rare paths are out of line): returned through memory, the
+    /// decision is written a field at a time and read back whole by the caller, a read
+    /// the processor cannot serve until those writes land.
+    #[inline(always)]
     pub(crate) fn decide_with_clock(
         &self,
         board: BoardId,

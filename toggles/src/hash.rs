@@ -5,7 +5,7 @@
 ///
 /// Bucketing uses it as `murmur3_32(stickiness value, seed = murmur3_32(salt, BUCKET_SEED))`;
 /// the golden-vector tests pin both the algorithm and the seed.
-#[inline]
+#[inline(always)]
 pub fn murmur3_32(data: &[u8], seed: u32) -> u32 {
     const C1: u32 = 0xcc9e_2d51;
     const C2: u32 = 0x1b87_3593;
@@ -50,7 +50,7 @@ pub fn salt_seed(salt: &str) -> u32 {
 }
 
 /// The 32-bit bucket hash of a stickiness value under a board's seed.
-#[inline]
+#[inline(always)]
 pub fn bucket_hash(value: &str, seed: u32) -> u32 {
     murmur3_32(value.as_bytes(), seed)
 }

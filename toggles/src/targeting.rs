@@ -42,6 +42,10 @@ struct FieldTable {
     /// whose bit is clear cannot match, whatever its bytes. (Lengths 64 apart share a
     /// bit; the exact comparison after the hash lookup tells them apart.)
     lengths: u64,
+    /// Bit `hash >> 58` is set for the [`folded_hash`] of every listed value: with a
+    /// short list, most values of a listed length are turned away here, before the
+    /// search (whose branches a random hash would mispredict).
+    hash_bits: u64,
     /// [`folded_hash`] of each value, sorted; parallel to `entries`.
     hashes: Box<[u64]>,
     /// Each listed value once, with the smallest index of a rule listing it.
@@ -76,7 +80,7 @@ impl TargetIndex {
     }
 
     /// The index of the first rule that lists any of the session's values.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn first_match(&self, id: &SessionIdentity<'_>) -> Option<usize> {
         if !self.targeted {
             return None;
@@ -105,6 +109,7 @@ impl FieldTable {
         values.sort_by_key(|(hash, _, _)| *hash);
         FieldTable {
             lengths: values.iter().fold(0, |bits, (_, v, _)| bits | length_bit(v.len())),
+            hash_bits: values.iter().fold(0, |bits, (hash, _, _)| bits | hash_bit(*hash)),
             hashes: values.iter().map(|(hash, _, _)| *hash).collect(),
             entries: values.into_iter().map(|(_, v, rule)| (v, rule)).collect(),
         }
@@ -113,7 +118,7 @@ impl FieldTable {
     /// The smallest index of a rule listing `value`, or [`NO_RULE`]. Listed values are
     /// never empty, so an empty value (a field the session lacks) fails the length test
     /// unless a listed value is 64 bytes long (or 128, ...).
-    #[inline]
+    #[inline(always)]
     fn lookup(&self, value: &str, ignore_case: bool) -> usize {
         if self.lengths & length_bit(value.len()) == 0 {
             return NO_RULE;
@@ -124,6 +129,9 @@ impl FieldTable {
     #[inline(never)]
     fn probe(&self, value: &str, ignore_case: bool) -> usize {
         let hash = folded_hash(value.as_bytes());
+        if self.hash_bits & hash_bit(hash) == 0 {
+            return NO_RULE;
+        }
         let start = self.hashes.partition_point(|h| *h < hash);
         let same_hash = self.hashes[start..].iter().take_while(|h| **h == hash).count();
         self.entries[start..start + same_hash]
@@ -134,6 +142,11 @@ impl FieldTable {
 }
 
 #[inline]
+fn hash_bit(hash: u64) -> u64 {
+    1 << (hash >> 58)
+}
+
+#[inline(always)]
 fn length_bit(len: usize) -> u64 {
     // `% 64` is what a shift or bit test does with its count anyway: one instruction.
     1 << (len % 64)
