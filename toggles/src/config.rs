@@ -438,7 +438,8 @@ pub struct Config {
     pub kill_switch: bool,
     pub log_level: LogLevel,
     pub monitoring: MonitoringConfig,
-    boards: Vec<BoardConfig>,
+    /// Indexed by [`board_index`]: an array, so that indexing needs no bounds check.
+    boards: Box<[BoardConfig; BoardId::ALL.len()]>,
 }
 
 impl Default for Config {
@@ -447,7 +448,7 @@ impl Default for Config {
             kill_switch: false,
             log_level: LogLevel::Info,
             monitoring: MonitoringConfig::default(),
-            boards: BoardId::ALL.iter().map(|b| BoardConfig::unlisted(*b)).collect(),
+            boards: Box::new(BoardId::ALL.map(BoardConfig::unlisted)),
         }
     }
 }
@@ -458,7 +459,7 @@ impl Config {
         &self.boards[board_index(board)]
     }
 
-    pub(crate) fn boards_slice(&self) -> &[BoardConfig] {
+    pub(crate) fn boards_slice(&self) -> &[BoardConfig; BoardId::ALL.len()] {
         &self.boards
     }
 
