@@ -274,7 +274,7 @@ fn handle(stream: TcpStream, backend: &dyn Backend, token: Option<&Token>) -> st
             }
             let Some(token) = token else {
                 backend.denied(path, source, "controls are disabled (no token configured)");
-                return respond(&stream, "403 Forbidden", TEXT, b"controls are disabled: start serve with a token file or SWITCHYARD_CONTROL_TOKEN\n");
+                return respond(&stream, "403 Forbidden", TEXT, b"controls are disabled: set a control token (serve: --token-file or SWITCHYARD_CONTROL_TOKEN; the C API: SWITCHYARD_CONTROL_TOKEN_FILE or SWITCHYARD_CONTROL_TOKEN) and restart\n");
             };
             let presented = request.authorization.as_deref().and_then(|a| a.strip_prefix("Bearer "));
             let Some(presented) = presented else {
