@@ -130,3 +130,53 @@ fn descriptor_getters_answer_brainflows_json_and_lists() {
     let msg = CString::new("hello").unwrap();
     assert_eq!(log_message_board_controller(4, msg.as_ptr()), OK);
 }
+
+/// The Rust-only BLE boards as a BrainFlow program reaches them: board ids 46 and 38
+/// through the exports, on simulated devices, with a disconnect whose gap is marked.
+#[test]
+fn ble_boards_stream_through_the_exports_and_mark_a_reconnect() {
+    const GANGLION_NATIVE: c_int = 46;
+    const MUSE_2: c_int = 38;
+    const GAP_MARKER: f64 = -99_999.0;
+    let count_of = |board: c_int, preset: c_int, p: &CString| {
+        let mut count = 0;
+        assert_eq!(get_board_data_count(preset, &mut count, board, p.as_ptr()), OK);
+        count
+    };
+    let read_marker_row = |board: c_int, preset: c_int, p: &CString| -> Vec<f64> {
+        let mut rows = 0;
+        assert_eq!(get_num_rows(board, preset, &mut rows), OK);
+        let mut marker_row = 0;
+        assert_eq!(get_marker_channel(board, preset, &mut marker_row), OK);
+        let count = count_of(board, preset, p);
+        let mut data = vec![0.0f64; rows as usize * count as usize];
+        assert_eq!(get_board_data(count, preset, data.as_mut_ptr(), board, p.as_ptr()), OK);
+        data[marker_row as usize * count as usize..(marker_row as usize + 1) * count as usize].to_vec()
+    };
+    let deadline = || std::time::Instant::now() + std::time::Duration::from_secs(20);
+
+    let ganglion = params("transport=simulated;sim_disconnect_every_ms=300");
+    assert_eq!(prepare_session(GANGLION_NATIVE, ganglion.as_ptr()), OK);
+    assert_eq!(start_stream(45000, ptr::null(), GANGLION_NATIVE, ganglion.as_ptr()), OK);
+    let until = deadline();
+    let mut markers = Vec::new();
+    while !markers.contains(&GAP_MARKER) {
+        assert!(std::time::Instant::now() < until, "no gap marked within 20 s");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        markers.extend(read_marker_row(GANGLION_NATIVE, 0, &ganglion));
+    }
+    assert!(markers.len() > 60, "a full 300 ms stream came before the gap");
+    assert_eq!(stop_stream(GANGLION_NATIVE, ganglion.as_ptr()), OK);
+    assert_eq!(release_session(GANGLION_NATIVE, ganglion.as_ptr()), OK);
+
+    let muse = params("transport=simulated");
+    assert_eq!(prepare_session(MUSE_2, muse.as_ptr()), OK);
+    assert_eq!(start_stream(45000, ptr::null(), MUSE_2, muse.as_ptr()), OK);
+    let until = deadline();
+    while count_of(MUSE_2, 0, &muse) < 256 || count_of(MUSE_2, 1, &muse) < 52 || count_of(MUSE_2, 2, &muse) < 64 {
+        assert!(std::time::Instant::now() < until, "the three Muse presets did not fill within 20 s");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    assert_eq!(stop_stream(MUSE_2, muse.as_ptr()), OK);
+    assert_eq!(release_session(MUSE_2, muse.as_ptr()), OK);
+}
