@@ -132,6 +132,11 @@ impl FieldTable {
         if self.hash_bits & hash_bit(hash) == 0 {
             return NO_RULE;
         }
+        self.search(hash, value, ignore_case)
+    }
+
+    #[inline(never)]
+    fn search(&self, hash: u64, value: &str, ignore_case: bool) -> usize {
         let start = self.hashes.partition_point(|h| *h < hash);
         let same_hash = self.hashes[start..].iter().take_while(|h| **h == hash).count();
         self.entries[start..start + same_hash]
@@ -157,7 +162,7 @@ fn length_bit(len: usize) -> u64 {
 /// by the exact comparison after the lookup. Only used inside one process: never
 /// persisted, never part of bucketing. Short values (the usual identity field) are read
 /// as two overlapping words, without a loop or a copy.
-#[inline]
+#[inline(always)]
 fn folded_hash(bytes: &[u8]) -> u64 {
     const FOLD: u64 = !0x2020_2020_2020_2020;
     const K: u64 = 0x9e37_79b9_7f4a_7c15;
