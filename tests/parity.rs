@@ -554,3 +554,39 @@ fn both_cyton_boards_deliver_every_packet_the_emulator_sent_before_stop() {
     let n = results[0].samples().min(results[1].samples());
     assert_same_matrix_prefix("Cyton stopped on the emulator", &results[0], &results[1], n, &[22]);
 }
+
+/// A device that goes away while streaming is reported by both sides, never silent, and
+/// what arrived before stays readable.
+#[test]
+fn both_cyton_boards_report_an_unplugged_device() {
+    for side in ["C++", "Rust"] {
+        let emu = Emulator::start(EmulatorOptions::cyton(5)).unwrap();
+        let params = serial_params(&emu);
+        let mut board: Box<dyn Board> = if side == "C++" {
+            Box::new(CppBoard::new(BoardId::Cyton, &params).unwrap())
+        } else {
+            rust_boards::create_board(BoardId::Cyton, &params).unwrap()
+        };
+        board.prepare_session().unwrap();
+        board.start_stream(1000).unwrap();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while board.board_data_count(Preset::Default).unwrap() < 10 {
+            assert!(Instant::now() < deadline, "{side}: no samples");
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        assert_eq!(board.stream_failure(), None, "{side}: healthy");
+        drop(emu); // closes the pty: the device is gone
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let failure = loop {
+            if let Some(failure) = board.stream_failure() {
+                break failure;
+            }
+            assert!(Instant::now() < deadline, "{side}: a dead device went unnoticed");
+            std::thread::sleep(Duration::from_millis(10));
+        };
+        assert!(failure.contains("serial"), "{side}: {failure}");
+        assert!(board.board_data_count(Preset::Default).unwrap() >= 10, "{side}: what arrived is kept");
+        let _ = board.stop_stream();
+        let _ = board.release_session();
+    }
+}

@@ -46,6 +46,13 @@ pub trait Board: Send {
         0
     }
 
+    /// Why the stream stopped on its own while streaming (the device hung up, a read
+    /// failed), so a dead stream is visible instead of silent; `None` while healthy and
+    /// for boards without a device. Cleared by the next `start_stream`.
+    fn stream_failure(&self) -> Option<String> {
+        None
+    }
+
     /// The layout of `preset`'s rows.
     fn descriptor(&self, preset: Preset) -> Result<&'static BoardDescriptor> {
         descriptor(self.board_id(), preset)
@@ -88,6 +95,9 @@ impl<B: Board + ?Sized> Board for Box<B> {
     }
     fn dropped_samples(&self) -> u64 {
         (**self).dropped_samples()
+    }
+    fn stream_failure(&self) -> Option<String> {
+        (**self).stream_failure()
     }
     fn descriptor(&self, preset: Preset) -> Result<&'static BoardDescriptor> {
         (**self).descriptor(preset)

@@ -52,6 +52,9 @@ public:
     void insert_marker(double value, int preset);
     // Samples of the default preset dropped because its ring buffer was full, since prepare.
     std::uint64_t dropped_samples() const;
+    // Why the stream stopped on its own while streaming (the device hung up, a read
+    // failed); empty while healthy and for boards without a device.
+    virtual std::string stream_failure() const { return {}; }
 
 protected:
     virtual void prepare_device() = 0;

@@ -60,6 +60,8 @@ void BoardSession::insert_marker(double value, std::int32_t preset) { board->ins
 
 std::uint64_t BoardSession::dropped_samples() const noexcept { return board->dropped_samples(); }
 
+rust::String BoardSession::stream_failure() const { return rust::String::lossy(board->stream_failure()); }
+
 DecodeStats BoardSession::decode_stats() const {
     DecodeStats stats{};
     if (cyton) {

@@ -38,6 +38,7 @@ public:
     rust::String config_board(rust::Str config);
     void insert_marker(double value, std::int32_t preset);
     std::uint64_t dropped_samples() const noexcept;
+    rust::String stream_failure() const;
     DecodeStats decode_stats() const;
 
 private:

@@ -87,6 +87,10 @@ void CytonBoard::start_device() {
         throw BrainFlowException(ExitCode::STREAM_THREAD_ERROR,
                                  std::string("cannot create the reader's wake-up pipe: ") + std::strerror(errno));
     }
+    {
+        std::lock_guard<std::mutex> guard(failure_lock);
+        reader_failure.clear();
+    }
     try {
         send("b");
         reader = std::thread(&CytonBoard::reader_loop, this);
@@ -137,13 +141,19 @@ void CytonBoard::reader_loop() {
                 if (errno == EINTR) {
                     continue;
                 }
+                note_reader_failure(std::string("poll on the serial port failed: ") + std::strerror(errno));
                 return;
             }
             if (waits[0].revents & POLLIN) {
+                errno = 0;
                 if (!read_and_push(bytes, samples)) {
-                    return;  // the device went away; samples stop, stop_stream still works
+                    // The device went away; samples stop, stop_stream still works.
+                    note_reader_failure(errno == 0 ? std::string("the serial device closed (end of file)")
+                                                   : std::string("reading the serial port failed: ") + std::strerror(errno));
+                    return;
                 }
             } else if (waits[0].revents & (POLLHUP | POLLERR | POLLNVAL)) {
+                note_reader_failure("the serial device hung up");
                 return;
             }
             if (waits[1].revents != 0) {
@@ -151,8 +161,25 @@ void CytonBoard::reader_loop() {
                 return;
             }
         }
+    } catch (const std::exception &e) {
+        note_reader_failure(std::string("the serial reader failed: ") + e.what());
     } catch (...) {
+        note_reader_failure("the serial reader failed with an unknown error");
     }
+}
+
+void CytonBoard::note_reader_failure(const std::string &why) {
+    try {
+        std::lock_guard<std::mutex> guard(failure_lock);
+        reader_failure = why;
+    } catch (...) {
+        // Out of memory for the message: the stream is still dead, say so without detail.
+    }
+}
+
+std::string CytonBoard::stream_failure() const {
+    std::lock_guard<std::mutex> guard(failure_lock);
+    return reader_failure;
 }
 
 void CytonBoard::drain(std::vector<std::uint8_t> &bytes, std::vector<double> &samples) {

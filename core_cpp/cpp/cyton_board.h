@@ -38,6 +38,9 @@ protected:
     void release_device() override;
     std::string configure(const std::string &config) override;
 
+public:
+    std::string stream_failure() const override;
+
 private:
     void send(const std::string &command);
     std::string expect_reply(const std::string &command, const char *what);
@@ -54,6 +57,10 @@ private:
     std::unique_ptr<CytonDecoder> decoder;
     std::thread reader;
     int wake_pipe[2] = {-1, -1};
+    // Set by the reader when it stops on its own, so a dead stream is visible.
+    mutable std::mutex failure_lock;
+    std::string reader_failure;
+    void note_reader_failure(const std::string &why);
 };
 
 }  // namespace legacy

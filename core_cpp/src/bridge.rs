@@ -57,6 +57,7 @@ pub(crate) mod ffi {
         fn config_board(self: Pin<&mut BoardSession>, config: &str) -> Result<String>;
         fn insert_marker(self: Pin<&mut BoardSession>, value: f64, preset: i32) -> Result<()>;
         fn dropped_samples(self: &BoardSession) -> u64;
+        fn stream_failure(self: &BoardSession) -> Result<String>;
         fn decode_stats(self: &BoardSession) -> Result<DecodeStats>;
 
         type StreamDecoderSession;

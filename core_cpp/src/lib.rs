@@ -251,6 +251,18 @@ impl Board for CppBoard {
         }
     }
 
+    fn stream_failure(&self) -> Option<String> {
+        match &self.session {
+            // An error building the message is itself worth reporting as the failure.
+            Ok(session) => match session.stream_failure() {
+                Ok(failure) if failure.is_empty() => None,
+                Ok(failure) => Some(failure),
+                Err(e) => Some(format!("the C++ board could not say why its stream stopped: {e}")),
+            },
+            Err(_) => None,
+        }
+    }
+
     fn descriptor(&self, preset: Preset) -> board_api::Result<&'static BoardDescriptor> {
         match (self.id, self.layout) {
             (BoardId::PlaybackFile, Some(layout)) if preset == Preset::Default => Ok(layout),

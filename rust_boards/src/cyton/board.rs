@@ -305,6 +305,10 @@ impl Board for CytonBoard {
     fn dropped_samples(&self) -> u64 {
         self.shared().buffers.dropped()
     }
+
+    fn stream_failure(&self) -> Option<String> {
+        self.reader_failure()
+    }
 }
 
 impl Drop for CytonBoard {
