@@ -142,3 +142,36 @@ fn shadow_and_standby_keep_the_packets_in_flight_at_stop() {
         }
     }
 }
+
+/// An unplugged device is never silent, whichever implementation serves: the session
+/// keeps what arrived, reads still answer, and `stream_failure` says why it stopped.
+#[test]
+fn an_unplugged_device_is_reported_in_every_mode() {
+    for mode in ["cpp", "rust", "shadow", "standby"] {
+        let emu = Emulator::start(EmulatorOptions::cyton(8)).unwrap();
+        let config = ConfigFile::new(&board_yaml("cyton", mode, ""));
+        let runtime = config.runtime();
+        let params = InputParams { serial_port: emu.port_path().display().to_string(), timeout: 2, ..InputParams::default() };
+        let mut s = runtime.open(BoardId::Cyton, params);
+        s.prepare_session().unwrap();
+        s.start_stream(10_000).unwrap();
+        let mut got = Collected::new();
+        got.until(&mut s, 20, LIMIT);
+        assert_eq!(s.stream_failure(), None, "{mode}: healthy");
+        drop(emu); // the device is gone
+        wait_for("the session to notice", LIMIT, || {
+            got.drain(&mut s);
+            s.stream_failure().is_some()
+        });
+        let reason = s.stream_failure().unwrap();
+        assert!(reason.contains("serial"), "{mode}: {reason}");
+        assert_eq!(s.path().as_str(), mode, "{mode}: a dead device is not a Rust failure");
+        assert_eq!(s.failovers(), 0, "{mode}");
+        let stopped = runtime.kind(BoardId::Cyton).counters.streams_stopped.load(std::sync::atomic::Ordering::Relaxed);
+        assert_eq!(stopped, 1, "{mode}: counted once");
+        assert_consecutive(&package_numbers(&got.samples), 1, mode);
+        let stopped = s.stop_stream();
+        let released = s.release_session();
+        assert!(released.is_ok(), "{mode}: stop {stopped:?}, release {released:?}");
+    }
+}

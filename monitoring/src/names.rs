@@ -30,6 +30,10 @@ pub const SHADOW_MISMATCHES_TOTAL: &str = "switchyard_shadow_mismatches_total";
 /// Samples handed to callers and samples dropped by full buffers, by `board`.
 pub const SAMPLES_DELIVERED_TOTAL: &str = "switchyard_samples_delivered_total";
 pub const SAMPLES_DROPPED_TOTAL: &str = "switchyard_samples_dropped_total";
+/// Sessions whose device stopped streaming on its own (unplugged, hung up): live ones
+/// now, and every such stop since start, by `board`.
+pub const SESSIONS_STREAM_STOPPED: &str = "switchyard_sessions_stream_stopped";
+pub const STREAMS_STOPPED_TOTAL: &str = "switchyard_streams_stopped_total";
 /// BLE sessions by link `state` (`connected`, `reconnecting`, `reconnect_held`,
 /// `not_connected`), by `board`.
 pub const LINK_SESSIONS: &str = "switchyard_link_sessions";
@@ -64,6 +68,8 @@ pub const ALL: &[&str] = &[
     SHADOW_MISMATCHES_TOTAL,
     SAMPLES_DELIVERED_TOTAL,
     SAMPLES_DROPPED_TOTAL,
+    SESSIONS_STREAM_STOPPED,
+    STREAMS_STOPPED_TOTAL,
     LINK_SESSIONS,
     LINK_FAILURES_TOTAL,
     LINK_RECONNECTS_TOTAL,

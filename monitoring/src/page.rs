@@ -20,6 +20,18 @@ pub fn escape(text: &str) -> String {
     out
 }
 
+/// Sessions whose device stopped streaming, flagged with the latest reason.
+fn devices_cell(board: &crate::status::BoardStatus) -> String {
+    if board.streams_stopped == 0 {
+        return "ok".into();
+    }
+    format!(
+        "<span class=\"warn\">{} stopped streaming</span><br><small>{}</small>",
+        board.streams_stopped,
+        escape(board.stream_failure.as_deref().unwrap_or(""))
+    )
+}
+
 /// A BLE board's links in one cell: counts by state, held reconnects flagged, totals.
 fn link_cell(link: &crate::status::LinkSummary) -> String {
     let mut cell = format!("{} up", link.connected);
@@ -69,14 +81,14 @@ table{border-collapse:collapse;width:100%;margin-bottom:1em}td,th{border:1px sol
     for o in &doc.overrides {
         let _ = write!(h, "<p class=\"warn\">runtime override: {}</p>", escape(o));
     }
-    h.push_str("<div class=\"wrap\"><table><tr><th>board</th><th>mode</th><th>%</th><th>breaker</th><th>window</th><th>cpp</th><th>rust</th><th>shadow</th><th>standby</th><th>failovers</th><th>shadow cmp/mismatch</th><th>link (BLE)</th></tr>");
+    h.push_str("<div class=\"wrap\"><table><tr><th>board</th><th>mode</th><th>%</th><th>breaker</th><th>window</th><th>cpp</th><th>rust</th><th>shadow</th><th>standby</th><th>failovers</th><th>shadow cmp/mismatch</th><th>devices</th><th>link (BLE)</th></tr>");
     for b in &doc.boards {
         let percent = b.percent.map(|p| format!("{p}")).unwrap_or_else(|| "-".into());
         let ramp = b.ramp_step.as_deref().map(|s| format!(" ({})", escape(s))).unwrap_or_default();
         let note = b.override_note.as_deref().map(|n| format!("<br><span class=\"warn\">{}</span>", escape(n))).unwrap_or_default();
         let _ = write!(
             h,
-            "<tr><td>{}</td><td>{}</td><td>{}{}</td><td class=\"{}\">{} ({})<br><small>{}</small>{}</td><td>{} calls, {:.1}% err, {:.1}% slow</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{} / {}</td><td>{}</td></tr>",
+            "<tr><td>{}</td><td>{}</td><td>{}{}</td><td class=\"{}\">{} ({})<br><small>{}</small>{}</td><td>{} calls, {:.1}% err, {:.1}% slow</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{} / {}</td><td>{}</td><td>{}</td></tr>",
             escape(&b.board),
             escape(&b.mode),
             percent,
@@ -96,6 +108,7 @@ table{border-collapse:collapse;width:100%;margin-bottom:1em}td,th{border:1px sol
             b.failovers,
             b.shadow_compared,
             b.shadow_mismatched,
+            devices_cell(b),
             b.link.as_ref().map(link_cell).unwrap_or_else(|| "-".into())
         );
     }

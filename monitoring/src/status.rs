@@ -40,6 +40,10 @@ pub struct BoardStatus {
     pub shadow_mismatched: u64,
     /// Set when an operator override is in force for this board.
     pub override_note: Option<String>,
+    /// Live sessions whose device stopped streaming on its own (unplugged, hung up), and
+    /// why the latest one did.
+    pub streams_stopped: usize,
+    pub stream_failure: Option<String>,
     /// BLE boards only: where their sessions' links stand.
     pub link: Option<LinkSummary>,
 }

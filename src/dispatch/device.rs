@@ -121,6 +121,11 @@ impl SharedPort {
         }
     }
 
+    /// Why the reader stopped on its own (the device went away), if it did.
+    pub fn failure(&self) -> Option<String> {
+        self.shared.inbox.lock().unwrap_or_else(|p| p.into_inner()).failed.clone()
+    }
+
     /// Drops everything read and not yet handed out.
     pub fn discard_unread(&self) -> usize {
         let mut inbox = self.shared.inbox.lock().unwrap_or_else(|p| p.into_inner());
@@ -167,13 +172,13 @@ fn read_loop(port: &File, shared: &Shared) {
         match poll(&mut fds, PollTimeout::from(STOP_CHECK)) {
             Ok(0) | Err(nix::errno::Errno::EINTR) => continue,
             Ok(_) => {}
-            Err(e) => return fail(shared, format!("poll failed: {e}")),
+            Err(e) => return fail(shared, format!("poll on the serial port failed: {e}")),
         }
         let revents = fds[0].revents().unwrap_or(PollFlags::empty());
         if revents.contains(PollFlags::POLLIN) {
             let mut reader = port;
             match reader.read(&mut buf) {
-                Ok(0) => return fail(shared, "the device closed".into()),
+                Ok(0) => return fail(shared, "the serial device closed (end of file)".into()),
                 Ok(n) => {
                     let mut inbox = shared.inbox.lock().unwrap_or_else(|p| p.into_inner());
                     inbox.chunks.push_back((super::now_unix(), buf[..n].to_vec()));
@@ -182,10 +187,10 @@ fn read_loop(port: &File, shared: &Shared) {
                     shared.arrived.notify_all();
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                Err(e) => return fail(shared, format!("read failed: {e}")),
+                Err(e) => return fail(shared, format!("reading the serial port failed: {e}")),
             }
         } else if revents.intersects(PollFlags::POLLHUP | PollFlags::POLLERR | PollFlags::POLLNVAL) {
-            return fail(shared, "the device hung up".into());
+            return fail(shared, "the serial device hung up".into());
         }
     }
 }

@@ -517,6 +517,11 @@ impl Dual {
         })
     }
 
+    /// Why the shared device's stream died on its own, if it did.
+    pub fn stream_failure(&self) -> Option<String> {
+        self.port.as_ref().and_then(SharedPort::failure)
+    }
+
     pub fn dropped_samples(&self) -> u64 {
         match self.serving {
             Side::Cpp => self.cpp_queues[0].dropped(),

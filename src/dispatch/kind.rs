@@ -58,6 +58,8 @@ pub struct KindCounters {
     pub shadow: Arc<ShadowCounters>,
     /// Rust-only boards: link failures (disconnects and stalls) reported by their boards.
     pub link_failures: AtomicU64,
+    /// Sessions whose device stopped streaming on its own (unplugged, hung up).
+    pub streams_stopped: AtomicU64,
     /// Rust-only boards: lost links restored by a reconnect.
     pub link_reconnects: AtomicU64,
     /// Rust-only boards: sessions whose Rust board was rebuilt after a panic or a hang

@@ -43,6 +43,9 @@ enum Engine {
     /// A Rust-only board lost to a panic or hang, waiting to be rebuilt (see
     /// `SessionState::try_restart`): calls retry the rebuild when it is due.
     Restarting,
+    /// A failover found C++ unable to start (e.g. the device is gone): every call
+    /// answers this error until the session is released.
+    Lost(BoardError),
     Released,
 }
 
@@ -81,6 +84,8 @@ pub struct SessionCell {
     state: Mutex<SessionState>,
     /// The link of a BLE board, readable without waiting for a call in progress.
     link: Mutex<Option<ble_boards::LinkHandle>>,
+    /// Why the device's stream died on its own, as last seen by a read.
+    stream_failure: Mutex<Option<String>>,
 }
 
 impl SessionCell {
@@ -102,6 +107,25 @@ impl SessionCell {
     /// A BLE session's link: its state and counters (`None` for other boards).
     pub fn link_status(&self) -> Option<ble_boards::LinkStatus> {
         self.link.lock().unwrap_or_else(|p| p.into_inner()).as_ref().map(|l| l.status())
+    }
+
+    /// Why this session's device stopped streaming on its own (unplugged, hung up), as
+    /// last seen by a read; `None` while it streams.
+    pub fn stream_failure(&self) -> Option<String> {
+        self.stream_failure.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Records what a read saw; a new failure is logged once and counted.
+    fn note_stream_failure(&self, failure: Option<String>) {
+        let mut current = self.stream_failure.lock().unwrap_or_else(|p| p.into_inner());
+        if *current == failure {
+            return;
+        }
+        if let Some(reason) = &failure {
+            self.kind.counters.streams_stopped.fetch_add(1, Ordering::Relaxed);
+            tracing::error!(board = self.board.kind(), session = self.id, %reason, "device stopped streaming; no more samples will arrive");
+        }
+        *current = failure;
     }
 
     fn set_link(&self, link: Option<ble_boards::LinkHandle>) {
@@ -150,6 +174,7 @@ impl Session {
                 restarts: 0,
             }),
             link: Mutex::new(None),
+            stream_failure: Mutex::new(None),
         });
         kind.register(&cell);
         Session { cell }
@@ -183,6 +208,10 @@ impl Session {
     /// A BLE session's link (`None` for other boards).
     pub fn link_status(&self) -> Option<ble_boards::LinkStatus> {
         self.cell.link_status()
+    }
+    /// Why the device stopped streaming on its own, as last seen by a read.
+    pub fn stream_failure(&self) -> Option<String> {
+        self.cell.stream_failure()
     }
 }
 
@@ -388,7 +417,14 @@ impl SessionState {
             let _ = b.release_session();
         });
         self.note_failover(cell, &failure.to_string());
-        let mut cpp = prepare_cpp(cell)?;
+        let mut cpp = match prepare_cpp(cell) {
+            Ok(cpp) => cpp,
+            Err(e) => {
+                tracing::error!(board = cell.board.kind(), session = cell.id, error = %e, "failover could not start C++; the session is lost");
+                self.engine = Engine::Lost(e.clone());
+                return Err(e);
+            }
+        };
         if let Some(buffer_size) = self.buffer_size {
             cpp.start_stream(buffer_size)?;
             // BrainFlow puts a marker in the next sample: the first one C++ delivers.
@@ -440,6 +476,9 @@ impl SessionState {
         if let Engine::Rust(side) = &mut self.engine {
             match side.call(operation, deadline, true, rust) {
                 RustAnswer::Answered(answer) => return answer,
+                // The device is gone (a read saw it): its I/O errors are not the Rust
+                // implementation failing, and C++ could not open it either.
+                RustAnswer::Failed(RustFailure::Failed(e)) if cell.stream_failure().is_some() => return Err(e),
                 RustAnswer::Failed(failure) => {
                     self.fail_over(cell, &failure)?;
                     if !cell.board.has_cpp_implementation() {
@@ -482,6 +521,7 @@ impl SessionState {
                 move |b, _| b.start_stream(buffer_size),
                 |b| b.start_stream(buffer_size),
             ),
+            Engine::Lost(e) => Err(e.clone()),
             Engine::Unprepared | Engine::Released => Err(not_prepared()),
         };
         if result.is_ok() {
@@ -501,6 +541,7 @@ impl SessionState {
                 |b, _| b.stop_stream(),
                 |b| b.stop_stream(),
             ),
+            Engine::Lost(e) => Err(e.clone()),
             Engine::Unprepared | Engine::Released => Err(not_prepared()),
         };
         if result.is_ok() {
@@ -521,7 +562,7 @@ impl SessionState {
                 });
                 Ok(())
             }
-            Engine::Dual(_) | Engine::Restarting => Ok(()),
+            Engine::Dual(_) | Engine::Restarting | Engine::Lost(_) => Ok(()),
             Engine::Unprepared | Engine::Released => {
                 self.engine = Engine::Unprepared;
                 Err(not_prepared())
@@ -532,15 +573,14 @@ impl SessionState {
     fn read(&mut self, cell: &SessionCell, take: bool, max: usize, preset: Preset, out: &mut SampleMatrix) -> Result<()> {
         let result = match &mut self.engine {
             Engine::Cpp(b) => {
-                if take {
-                    b.get_board_data(max, preset, out)
-                } else {
-                    b.get_current_board_data(max, preset, out)
-                }
+                let r = if take { b.get_board_data(max, preset, out) } else { b.get_current_board_data(max, preset, out) };
+                cell.note_stream_failure(b.stream_failure());
+                r
             }
             Engine::Dual(d) => {
                 let now = now_unix();
                 let r = if take { d.take(max, preset, out, now) } else { d.peek(max, preset, out, now) };
+                cell.note_stream_failure(d.stream_failure());
                 self.after_dual_call(cell);
                 r
             }
@@ -564,7 +604,7 @@ impl SessionState {
                             faults::corrupt_samples(&mut data, samples, 1, board);
                             buffer = SampleMatrix::from_row_major(rows, data);
                         }
-                        Ok(buffer)
+                        Ok((buffer, b.stream_failure()))
                     },
                     |b| {
                         let mut m = SampleMatrix::default();
@@ -573,14 +613,16 @@ impl SessionState {
                         } else {
                             b.get_current_board_data(max, preset, &mut m)?;
                         }
-                        Ok(m)
+                        Ok((m, b.stream_failure()))
                     },
                 );
-                got.map(|mut m| {
+                got.map(|(mut m, failure)| {
+                    cell.note_stream_failure(failure);
                     std::mem::swap(out, &mut m);
                     self.spare = m;
                 })
             }
+            Engine::Lost(e) => Err(e.clone()),
             Engine::Unprepared | Engine::Released => Err(not_prepared()),
         };
         if let (true, Preset::Default, Some(row)) = (result.is_ok() && !out.is_empty(), preset, self.timestamp_row) {
@@ -606,6 +648,7 @@ impl SessionState {
                 move |b, _| b.board_data_count(preset),
                 |b| b.board_data_count(preset),
             ),
+            Engine::Lost(e) => Err(e.clone()),
             Engine::Unprepared | Engine::Released => Err(not_prepared()),
         }
     }
@@ -629,6 +672,7 @@ impl SessionState {
                     move |b| b.config_board(&again),
                 )
             }
+            Engine::Lost(e) => Err(e.clone()),
             Engine::Unprepared | Engine::Released => Err(not_prepared()),
         }
     }
@@ -644,6 +688,7 @@ impl SessionState {
                 move |b, _| b.insert_marker(value, preset),
                 move |b| b.insert_marker(value, preset),
             ),
+            Engine::Lost(e) => Err(e.clone()),
             Engine::Unprepared | Engine::Released => Err(not_prepared()),
         }
     }

@@ -106,7 +106,12 @@ impl ServeState {
             let kind = self.runtime.kind(board);
             let breaker = kind.breaker.snapshot();
             let mut counts = [0usize; 4];
+            let (mut streams_stopped, mut stream_failure) = (0usize, None);
             for s in kind.live_sessions() {
+                if let Some(reason) = s.stream_failure() {
+                    streams_stopped += 1;
+                    stream_failure = Some(reason);
+                }
                 counts[match s.path() {
                     Path::Cpp => 0,
                     Path::Rust => 1,
@@ -114,7 +119,7 @@ impl ServeState {
                     Path::Standby => 3,
                 }] += 1;
             }
-            if !config.listed && counts.iter().all(|c| *c == 0) {
+            if !config.listed && counts.iter().all(|c| *c == 0) && streams_stopped == 0 {
                 continue;
             }
             let ramp_step = match &config.rollout {
@@ -148,6 +153,8 @@ impl ServeState {
                 shadow_compared: kind.counters.shadow.compared(),
                 shadow_mismatched: kind.counters.shadow.mismatched(),
                 override_note,
+                streams_stopped,
+                stream_failure,
                 link: kind.link_summary(),
             });
         }

@@ -50,6 +50,7 @@ struct Seen {
     gap_samples: u64,
     compared: u64,
     mismatched: u64,
+    streams_stopped: u64,
 }
 
 pub struct Telemetry {
@@ -125,9 +126,14 @@ impl Telemetry {
             let kind = runtime.kind(board);
             let b = board.kind();
             let mut counts = [0usize; 4];
+            let mut streams_stopped = 0usize;
             for s in kind.live_sessions() {
                 counts[PATHS.iter().position(|p| *p == s.path()).unwrap_or(0)] += 1;
+                streams_stopped += usize::from(s.stream_failure().is_some());
             }
+            metrics::gauge!(names::SESSIONS_STREAM_STOPPED, "board" => b).set(streams_stopped as f64);
+            let stopped_total = kind.counters.streams_stopped.load(std::sync::atomic::Ordering::Relaxed);
+            metrics::counter!(names::STREAMS_STOPPED_TOTAL, "board" => b).absolute(stopped_total);
             for (path, count) in PATHS.iter().zip(counts) {
                 metrics::gauge!(names::ACTIVE_SESSIONS, "board" => b, "path" => path.as_str()).set(count as f64);
             }
@@ -156,11 +162,17 @@ impl Telemetry {
                 gap_samples: kind.counters.gap_samples(),
                 compared: kind.counters.shadow.compared(),
                 mismatched: kind.counters.shadow.mismatched(),
+                streams_stopped: stopped_total,
             };
             let before = self.seen.insert(board, now).unwrap_or_default();
             metrics::counter!(names::FAILOVERS_TOTAL, "board" => b).absolute(now.failovers);
             metrics::counter!(names::SHADOW_COMPARISONS_TOTAL, "board" => b).absolute(now.compared);
             metrics::counter!(names::SHADOW_MISMATCHES_TOTAL, "board" => b).absolute(now.mismatched);
+            let newly_stopped = now.streams_stopped.saturating_sub(before.streams_stopped);
+            if newly_stopped > 0 {
+                let reason = kind.live_sessions().iter().find_map(|s| s.stream_failure()).unwrap_or_default();
+                self.state.record_event("device", format!("{newly_stopped} {b} device(s) stopped streaming: {reason}"));
+            }
             let new_failovers = now.failovers.saturating_sub(before.failovers);
             if new_failovers > 0 {
                 // The runtime counts gap samples per kind; spread them over this tick's failovers.
