@@ -574,7 +574,9 @@ impl SessionState {
         let result = match &mut self.engine {
             Engine::Cpp(b) => {
                 let r = if take { b.get_board_data(max, preset, out) } else { b.get_current_board_data(max, preset, out) };
-                cell.note_stream_failure(b.stream_failure());
+                if streams_from_a_device(cell.board) {
+                    cell.note_stream_failure(b.stream_failure());
+                }
                 r
             }
             Engine::Dual(d) => {
@@ -588,6 +590,7 @@ impl SessionState {
                 let mut buffer = std::mem::take(&mut self.spare);
                 let rows = board_api::descriptor(cell.board, preset).map(|d| d.num_rows).unwrap_or(1);
                 let board = cell.board.kind();
+                let cell_board = cell.board;
                 let got = self.on_rust(
                     cell,
                     if take { "get_board_data" } else { "get_current_board_data" },
@@ -604,7 +607,8 @@ impl SessionState {
                             faults::corrupt_samples(&mut data, samples, 1, board);
                             buffer = SampleMatrix::from_row_major(rows, data);
                         }
-                        Ok((buffer, b.stream_failure()))
+                        let failure = if streams_from_a_device(cell_board) { b.stream_failure() } else { None };
+                        Ok((buffer, failure))
                     },
                     |b| {
                         let mut m = SampleMatrix::default();
@@ -617,7 +621,9 @@ impl SessionState {
                     },
                 );
                 got.map(|(mut m, failure)| {
-                    cell.note_stream_failure(failure);
+                    if streams_from_a_device(cell.board) {
+                        cell.note_stream_failure(failure);
+                    }
                     std::mem::swap(out, &mut m);
                     self.spare = m;
                 })
@@ -706,6 +712,13 @@ fn shadow_sampled(id: u64, share: f64) -> bool {
     z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
     z ^= z >> 31;
     ((z >> 11) as f64 / (1u64 << 53) as f64) < share
+}
+
+/// Boards whose samples come from a device that can go away mid-stream (a serial port),
+/// so reads must watch `stream_failure`. Generated and file-backed boards never stop on
+/// their own (and BLE boards report their links separately), so their reads skip it.
+fn streams_from_a_device(board: BoardId) -> bool {
+    matches!(board, BoardId::Cyton | BoardId::CytonDaisy)
 }
 
 fn restarting_error(cell: &SessionCell, pending: &PendingRestart, now: std::time::Instant) -> BoardError {
