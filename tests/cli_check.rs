@@ -44,3 +44,19 @@ fn broken_configs_exit_2_with_file_line_column_and_field() {
     let out = switchyard().arg("check").arg(dir.path().join("missing.yaml")).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
 }
+
+#[test]
+fn a_listen_address_beyond_loopback_is_valid_with_a_warning() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("open.yaml");
+    std::fs::write(&path, "monitoring:\n  listen: 0.0.0.0:9464\nboards:\n  cyton: rust\n").unwrap();
+    let out = switchyard().arg("check").arg(&path).output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    assert!(
+        stdout.contains("warning: monitoring.listen: 0.0.0.0:9464 exposes the status page, metrics and controls beyond this host"),
+        "{stdout}"
+    );
+    let quiet = switchyard().arg("check").arg(shipped()).output().unwrap();
+    assert!(!String::from_utf8_lossy(&quiet.stdout).contains("warning:"));
+}

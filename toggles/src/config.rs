@@ -480,6 +480,13 @@ impl Config {
                 "the file is empty (no settings, only blanks or comments); a config needs at least `boards:` (see docs/config.md)",
             ));
         }
+        crate::strict::check(text).map_err(|e| ConfigError {
+            file: file.to_owned(),
+            line: Some(e.line),
+            column: Some(e.column),
+            field: e.field,
+            problem: e.problem,
+        })?;
         let raw: RawConfig = serde_saphyr::with_deserializer_from_str_with_options(
             text,
             parse_options(),
@@ -575,7 +582,7 @@ impl ConfigError {
             line: location.map(|l| l.line()),
             column: location.map(|l| l.column()),
             field,
-            problem,
+            problem: in_our_words(problem),
         }
     }
 
@@ -592,6 +599,40 @@ impl ConfigError {
         s.push_str(&self.problem);
         s
     }
+}
+
+/// The parser's messages that name its own API or types, said as what to fix in the file.
+/// Most bad forms are caught earlier by the strict pass; these are what is left.
+fn in_our_words(problem: String) -> String {
+    let p = problem.as_str();
+    let said = if p.starts_with("expected string scalar") {
+        "expected text here, not a list or a map"
+    } else if p.starts_with("expected mapping start") {
+        "expected a map of settings here (`key: value` lines, or `{}` for none)"
+    } else if p.starts_with("expected sequence start") {
+        "expected a list here, like [a, b]"
+    } else if p.starts_with("invalid floating point") {
+        "is not a number; write a plain decimal number"
+    } else if p.starts_with("invalid boolean") {
+        "is not a boolean; write true or false (lower case, no quotes)"
+    } else if p.strip_prefix("invalid ").is_some_and(|t| t.len() <= 4 && (t.starts_with('i') || t.starts_with('u'))) {
+        "is not a whole number in range; write one in decimal digits, like 10"
+    } else if p.starts_with("cannot deserialize null into string") {
+        "has no value; write the text here"
+    } else if p.starts_with("unexpected end of input") {
+        "the file ends in the middle of a value; check its last lines"
+    } else if p.starts_with("alias references unknown anchor") {
+        "this alias (`*name`) has no anchor (`&name`) before it"
+    } else if p.starts_with("budget breached") || p.contains("alias replay") || p.contains("alias expansion") {
+        "the file expands to far more data than a config holds (anchors and aliases nested too deep); write the settings out"
+    } else if p.starts_with("multiple YAML documents") {
+        "the file holds more than one YAML document; a config is one document: remove the extra `---`"
+    } else if p.starts_with("duplicate mapping key") {
+        "a key is given twice in one map; keep one"
+    } else {
+        return problem;
+    };
+    said.to_owned()
 }
 
 // ---- the raw shapes serde reads ----
@@ -674,8 +715,44 @@ struct RawBoard {
 #[serde(deny_unknown_fields)]
 struct RawRamp {
     start: Timestamp,
-    step_duration: DurationText,
-    steps: Vec<Spanned<Percent>>,
+    step_duration: Spanned<StepDuration>,
+    steps: Spanned<Vec<Spanned<Percent>>>,
+}
+
+/// A ramp step's duration: like any duration, but its hints name only values a ramp accepts.
+struct StepDuration(Duration);
+
+impl<'de> Deserialize<'de> for StepDuration {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = StepDuration;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a duration of 1s or more, like 30s, 10m or 1h")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<StepDuration, E> {
+                DurationText::parse(v).map(StepDuration).map_err(E::custom)
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<StepDuration, E> {
+                Err(E::custom(bare_step_number(v as f64)))
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<StepDuration, E> {
+                Err(E::custom(bare_step_number(v as f64)))
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<StepDuration, E> {
+                Err(E::custom(bare_step_number(v)))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+fn bare_step_number(v: f64) -> String {
+    if v >= 1.0 {
+        format!("{v} has no unit; write it like {v}s or {v}m")
+    } else {
+        format!("{v} has no unit, and a ramp step lasts at least 1s; write it like 30s, 10m or 1h")
+    }
 }
 
 /// One key or a list of keys, tried in order.
@@ -960,33 +1037,35 @@ fn remainder(p: Percent) -> Percent {
 
 fn validate_ramp(ramp: Spanned<RawRamp>, prefix: &str, file: &FsPath) -> Result<Ramp, ConfigError> {
     let raw = &ramp.value;
-    if raw.steps.is_empty() {
-        return Err(ConfigError::at(file, &ramp, format!("{prefix}.ramp.steps"),
+    if raw.steps.value.is_empty() {
+        return Err(ConfigError::at(file, &raw.steps, format!("{prefix}.ramp.steps"),
             "a ramp needs at least one step, like [1, 5, 25, 100]"));
     }
-    if raw.step_duration.0 < Duration::from_secs(1) {
-        return Err(ConfigError::at(file, &ramp, format!("{prefix}.ramp.step_duration"),
-            format!("{} is shorter than 1s; a ramp step must last long enough to observe", raw.step_duration)));
+    let step_duration = raw.step_duration.value.0;
+    if step_duration < Duration::from_secs(1) {
+        return Err(ConfigError::at(file, &raw.step_duration, format!("{prefix}.ramp.step_duration"),
+            format!("{} is shorter than 1s, the shortest ramp step (it must last long enough to observe); write 1s or more, like 30s, 10m or 1h", DurationText(step_duration))));
     }
-    for i in 1..raw.steps.len() {
-        if raw.steps[i].value <= raw.steps[i - 1].value {
+    let steps = &raw.steps.value;
+    for i in 1..steps.len() {
+        if steps[i].value <= steps[i - 1].value {
             return Err(ConfigError::at(
                 file,
-                &raw.steps[i],
+                &steps[i],
                 format!("{prefix}.ramp.steps[{i}]"),
                 format!(
                     "ramp steps must increase: step {} is {} after {}",
                     i + 1,
-                    raw.steps[i].value,
-                    raw.steps[i - 1].value
+                    steps[i].value,
+                    steps[i - 1].value
                 ),
             ));
         }
     }
     Ok(Ramp {
         start: raw.start,
-        step_duration: raw.step_duration.0,
-        steps: raw.steps.iter().map(|s| s.value).collect(),
+        step_duration,
+        steps: steps.iter().map(|s| s.value).collect(),
     })
 }
 

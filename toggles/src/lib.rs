@@ -20,6 +20,7 @@ mod config;
 mod decide;
 mod hash;
 mod store;
+mod strict;
 mod targeting;
 mod units;
 mod watch;
@@ -53,9 +54,28 @@ pub fn check_file(path: &FsPath, now: Timestamp) -> Result<CheckReport, ConfigEr
     Ok(CheckReport { file: path.to_owned(), content_hash, config, now })
 }
 
+impl CheckReport {
+    /// Valid settings an operator should still look at twice; `check` prints them and
+    /// exits 0.
+    pub fn warnings(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        let listen = self.config.monitoring.listen;
+        if !listen.ip().is_loopback() {
+            out.push(format!(
+                "monitoring.listen: {listen} exposes the status page, metrics and controls beyond this host (the control token would cross the network in clear); use 127.0.0.1:{} unless that is intended",
+                listen.port()
+            ));
+        }
+        out
+    }
+}
+
 impl fmt::Display for CheckReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(f, "{}: valid (content hash {:016x})", self.file.display(), self.content_hash)?;
+        for warning in self.warnings() {
+            writeln!(f, "warning: {warning}")?;
+        }
         let c = &self.config;
         if c.kill_switch {
             writeln!(f, "kill_switch: ON (every board with C++ runs C++; Rust-only boards stay on Rust)")?;

@@ -119,10 +119,23 @@ pub fn read_config_file(path: &Path) -> Result<(String, u64), ConfigError> {
     }
     let content_hash = hash::content_hash(&bytes);
     let text = String::from_utf8(bytes).map_err(|e| {
-        ConfigError::whole_file(
-            path,
-            format!("is not UTF-8 text (invalid byte at offset {}); is it the right file?", e.utf8_error().valid_up_to()),
-        )
+        let offset = e.utf8_error().valid_up_to();
+        let before = &e.as_bytes()[..offset];
+        let line = before.iter().filter(|b| **b == b'\n').count() as u64 + 1;
+        let line_start = before.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1);
+        // Columns count characters, like the parser's; the part before is valid UTF-8.
+        let column = String::from_utf8_lossy(&before[line_start..]).chars().count() as u64 + 1;
+        ConfigError {
+            line: Some(line),
+            column: Some(column),
+            ..ConfigError::whole_file(
+                path,
+                format!(
+                    "byte 0x{:02x} at offset {offset} is not UTF-8 text; save the file as UTF-8 (a value that needs other bytes can be written with escapes in double quotes, like \"\\u00e9\")",
+                    e.as_bytes()[offset]
+                ),
+            )
+        }
     })?;
     Ok((text, content_hash))
 }

@@ -162,3 +162,176 @@ fn shipped_config_is_valid() {
     assert!(text.contains("cyton"), "{text}");
     assert!(text.contains("valid"), "{text}");
 }
+
+/// The whole message `check` prints for a refused file, without the file name.
+fn message(yaml: &str) -> String {
+    let e = reject(yaml);
+    let text = e.to_string();
+    let file = e.file.display().to_string();
+    text.strip_prefix(&file).unwrap_or(&text).to_owned()
+}
+
+#[test]
+fn yaml_forms_are_refused_in_our_words() {
+    let cases: &[(&str, &str)] = &[
+        (
+            "boards:\n  cyton: rust\n  cyton: cpp\n",
+            ":3:3: boards.cyton: `cyton` is given twice (first at line 2, column 3); keep one",
+        ),
+        (
+            "boards:\n  cyton: rust\n---\nboards:\n  cyton: cpp\n",
+            ":3:1: a second YAML document starts here (after a `---` line); a config is one document: remove the `---` and keep one set of settings",
+        ),
+        (
+            "boards:\n",
+            ":1:7: boards: has nothing under it; list each board with its mode (like `cyton: rust`), or write `boards: {}` for none",
+        ),
+        (
+            "boards:\n  cyton:\n",
+            ":2:8: boards.cyton: has no value; give a mode (like `cyton: rust`) or a map of settings with `mode:`",
+        ),
+        (
+            "boards:\n  cyton:\n    mode: rust\n    percent: [50]\n",
+            ":4:14: boards.cyton.percent: is a list; write a number from 0 to 100, like 50 (one value, no brackets)",
+        ),
+        (
+            "boards:\n  cyton:\n    mode: rust\n    percent: NaN\n",
+            ":4:14: boards.cyton.percent: NaN is not a finite number; write a number from 0 to 100, like 50",
+        ),
+        (
+            "boards:\n  cyton:\n    mode: rust\n    percent: 50%\n",
+            ":4:14: boards.cyton.percent: 50% has a % sign; write the number alone, like 50",
+        ),
+        (
+            "boards:\n  cyton:\n    mode: rust\n    percent: 0x32\n",
+            ":4:14: boards.cyton.percent: 0x32 is not written in decimal; write 50",
+        ),
+        (
+            "boards:\n  cyton:\n    mode: rust\n    ramp:\n      start: 2026-01-01T00:00:00Z\n      step_duration: 1h\n      steps: [1, .nan]\n",
+            ":7:18: boards.cyton.ramp.steps[1]: .nan is not a finite number; write a number from 0 to 100, like 50",
+        ),
+    ];
+    for (yaml, expected) in cases {
+        assert_eq!(&message(yaml), expected, "for {yaml:?}");
+    }
+}
+
+#[test]
+fn booleans_are_lower_case_and_unquoted() {
+    for (value, fix) in [("True", "true"), ("TRUE", "true"), ("False", "false"), ("yes", "true"), ("off", "false")] {
+        assert_eq!(
+            message(&format!("kill_switch: {value}\nboards: {{}}\n")),
+            format!(":1:14: kill_switch: {value} is not how this config writes a boolean; write {fix} (lower case)")
+        );
+    }
+    assert_eq!(
+        message("kill_switch: \"true\"\nboards: {}\n"),
+        ":1:14: kill_switch: \"true\" is quoted, so it is text, not a boolean; write true without quotes"
+    );
+    assert_eq!(
+        message("boards:\n  cyton:\n    mode: rust\n    follow_percent_decrease: 'false'\n"),
+        ":4:30: boards.cyton.follow_percent_decrease: \"false\" is quoted, so it is text, not a boolean; write false without quotes"
+    );
+    assert_eq!(
+        message("boards:\n  cyton:\n    mode: rust\n    faults:\n      hang: \"true\"\n"),
+        ":5:13: boards.cyton.faults.hang: \"true\" is quoted, so it is text, not a number or a boolean; write true without quotes"
+    );
+}
+
+#[test]
+fn numbers_are_not_quoted() {
+    for (value, bare) in [("\"50\"", "50"), ("\" 50 \"", "50"), ("\"1e1\"", "1e1"), ("'25'", "25")] {
+        let shown = format!("{:?}", value.trim_matches(['"', '\'']));
+        assert_eq!(
+            message(&format!("boards:\n  cyton:\n    mode: rust\n    percent: {value}\n")),
+            format!(":4:14: boards.cyton.percent: {shown} is quoted, so it is text, not a number; write {bare} without quotes")
+        );
+    }
+    assert_eq!(
+        message("boards:\n  cyton:\n    mode: rust\n    breaker:\n      minimum_calls: \"20\"\n"),
+        ":5:22: boards.cyton.breaker.minimum_calls: \"20\" is quoted, so it is text, not a number; write 20 without quotes"
+    );
+    // An alias carries the anchored scalar's form with it.
+    assert_eq!(
+        message("boards:\n  cyton:\n    mode: rust\n    salt: &p \"50\"\n    percent: *p\n"),
+        ":5:14: boards.cyton.percent: \"50\" is quoted, so it is text, not a number; write 50 without quotes"
+    );
+}
+
+#[test]
+fn a_key_given_twice_through_merge_keys_is_an_error() {
+    assert_eq!(
+        message("boards:\n  <<: {cyton: rust}\n  cyton: cpp\n"),
+        ":3:3: boards.cyton: `cyton` is given here and also through the merge key `<<` at line 2, column 3; YAML would keep this one silently: give it once"
+    );
+    assert_eq!(
+        message("boards:\n  <<: [{cyton: rust}, {cyton: cpp}]\n"),
+        ":2:3: boards.cyton: `cyton` is in more than one of the maps this merge key `<<` brings in; YAML would keep one silently: give it once"
+    );
+    assert_eq!(
+        message("boards:\n  cyton: &c\n    mode: rust\n    percent: 5\n  cyton_daisy:\n    <<: *c\n    percent: 10\n"),
+        ":7:5: boards.cyton_daisy.percent: `percent` is given here and also through the merge key `<<` at line 6, column 5; YAML would keep this one silently: give it once"
+    );
+    // Merging without overlap stays allowed.
+    let dir = tempfile::tempdir().unwrap();
+    let path = write(dir.path(), "ok.yaml", b"boards:\n  cyton: &c\n    mode: rust\n    percent: 5\n  cyton_daisy:\n    <<: *c\n    salt: daisy\n");
+    let (config, _) = toggles::load_file(&path).unwrap();
+    assert_eq!(config.board(board_api::BoardId::CytonDaisy).percent_at(toggles::Timestamp(0)).basis_points(), 500);
+}
+
+#[test]
+fn ramp_errors_point_at_the_value_and_suggest_a_valid_one() {
+    let ramp = |duration: &str, steps: &str| {
+        format!("boards:\n  cyton:\n    mode: rust\n    ramp:\n      start: 2026-01-01T00:00:00Z\n      step_duration: {duration}\n      steps: {steps}\n")
+    };
+    assert_eq!(
+        message(&ramp("0s", "[1, 100]")),
+        ":6:22: boards.cyton.ramp.step_duration: 0s is shorter than 1s, the shortest ramp step (it must last long enough to observe); write 1s or more, like 30s, 10m or 1h"
+    );
+    assert_eq!(
+        message(&ramp("0", "[1, 100]")),
+        ":6:22: boards.cyton.ramp.step_duration: 0 has no unit, and a ramp step lasts at least 1s; write it like 30s, 10m or 1h"
+    );
+    assert_eq!(message(&ramp("30", "[1, 100]")), ":6:22: boards.cyton.ramp.step_duration: 30 has no unit; write it like 30s or 30m");
+    assert_eq!(
+        message(&ramp("1h", "[]")),
+        ":7:14: boards.cyton.ramp.steps: a ramp needs at least one step, like [1, 5, 25, 100]"
+    );
+}
+
+#[test]
+fn non_utf8_bytes_are_located() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write(
+        dir.path(),
+        "latin1.yaml",
+        b"boards:\n  cyton:\n    mode: rust\n    targeting:\n      - serve: cpp\n        serial_number: [\"caf\xe9\"]\n",
+    );
+    let e = toggles::load_file(&path).unwrap_err();
+    assert_eq!((e.line, e.column), (Some(6), Some(29)), "{e}");
+    assert!(e.problem.starts_with("byte 0xe9 at offset 94 is not UTF-8 text; save the file as UTF-8"), "{e}");
+}
+
+#[test]
+fn operator_fuzz_inputs_are_handled() {
+    let dir = tempfile::tempdir().unwrap();
+    // A ramp that started in the past with a step of a year: valid, on its first step.
+    let path = write(dir.path(), "year.yaml", b"boards:\n  cyton:\n    mode: rust\n    ramp:\n      start: 2020-01-01T00:00:00Z\n      step_duration: 8760h\n      steps: [1, 50]\n");
+    let (config, _) = toggles::load_file(&path).unwrap();
+    let now = toggles::Timestamp::parse("2020-06-01T00:00:00Z").unwrap();
+    assert_eq!(config.board(board_api::BoardId::Cyton).percent_at(now).basis_points(), 100);
+    // 10,000 targeting values, and a 100 KB one: accepted and matched.
+    let mut yaml = String::from("boards:\n  cyton:\n    mode: rust\n    percent: 0\n    targeting:\n      - serve: rust\n        serial_number:\n");
+    for i in 0..10_000 {
+        yaml.push_str(&format!("          - SN{i:05}\n"));
+    }
+    let long = "x".repeat(100 * 1024);
+    yaml.push_str(&format!("          - {long}\n"));
+    let path = write(dir.path(), "many.yaml", yaml.as_bytes());
+    let (config, _) = toggles::load_file(&path).unwrap();
+    for serial in ["SN09999", long.as_str()] {
+        let params = board_api::InputParams { serial_number: serial.to_owned(), ..Default::default() };
+        let d = config.decide(board_api::BoardId::Cyton, &toggles::SessionIdentity::new(&params), now, 1);
+        assert_eq!(d.path, toggles::Path::Rust, "{serial:.10}");
+    }
+}
