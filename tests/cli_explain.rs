@@ -62,3 +62,15 @@ fn unknown_board_and_bad_config_exit_2() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
 }
+
+#[test]
+fn a_session_without_identity_is_explained_as_a_draw_not_a_path() {
+    // cyton in the shipped config: rust for 25%; no identity field given at all.
+    let runs: Vec<String> = (0..8).map(|_| explain(&["--board", "cyton", "--at", "2026-12-01T10:30:00Z"]).1).collect();
+    for out in &runs {
+        assert!(out.contains("path:     drawn at random: rust with probability 25%, cpp otherwise"), "{out}");
+        assert!(out.contains("bucket:   random: the session has none of the stickiness fields"), "{out}");
+        assert!(!out.contains("path:     rust\n") && !out.contains("path:     cpp\n"), "{out}");
+    }
+    assert!(runs.windows(2).all(|w| w[0] == w[1]), "the same question gets the same answer: {runs:?}");
+}

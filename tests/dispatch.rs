@@ -367,3 +367,30 @@ fn many_concurrent_sessions_in_mixed_modes_lose_nothing_and_leak_no_thread() {
     drop(runtime);
     wait_for("worker threads to exit", LIMIT, || thread_count() <= baseline + 2);
 }
+
+#[test]
+fn sessions_without_identity_keep_their_random_bucket_across_reloads() {
+    // Sticky by serial number only, and these sessions have none: each bucket is drawn
+    // at random once, when the session starts.
+    let yaml = |p: u32, extra: &str| {
+        format!("boards:\n  synthetic:\n    mode: rust\n    percent: {p}\n    stickiness: serial_number\n    follow_percent_decrease: true\n{extra}")
+    };
+    let config = ConfigFile::new(&yaml(50, ""));
+    let runtime = config.runtime();
+    let live: Vec<_> = (0..60).map(|i| started(&runtime, i, "")).collect();
+    let on_rust = || live.iter().map(|s| s.path() == Path::Rust).collect::<Vec<bool>>();
+    let at_50 = on_rust();
+    assert!(at_50.iter().any(|r| *r) && at_50.iter().any(|r| !*r), "a 50% split of 60 random buckets: {at_50:?}");
+
+    config.change(&runtime, &yaml(60, ""));
+    assert_eq!(on_rust(), at_50, "raising the percentage moves no live session to C++");
+    config.change(&runtime, &yaml(60, "  playback: cpp\n"));
+    assert_eq!(on_rust(), at_50, "an edit to another board moves no session");
+
+    config.change(&runtime, &yaml(20, "  playback: cpp\n"));
+    let at_20 = on_rust();
+    assert!(at_20.iter().zip(&at_50).all(|(now, before)| !*now || *before), "lowering only moves sessions to C++");
+    assert!(at_20.iter().filter(|r| **r).count() < at_50.iter().filter(|r| **r).count(), "{at_20:?}");
+    config.change(&runtime, &yaml(20, ""));
+    assert_eq!(on_rust(), at_20, "re-deciding at the same percentage keeps every session where it is");
+}

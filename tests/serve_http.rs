@@ -240,6 +240,11 @@ fn config_edits_show_on_the_status_page_and_in_metrics() {
     assert_eq!(doc["generation"], 2, "a rejected edit leaves the config in force");
     assert!(doc["events"].as_array().unwrap().iter().any(|e| e["kind"] == "rejected"));
     wait_for("the rejection counted", || http(addr, "GET", "/metrics", None).1.contains("switchyard_config_reloads_total{result=\"rejected\"} 1"));
+
+    // Undoing the bad edit puts the file back to what is in force: the page says so.
+    std::fs::write(&config, "boards:\n  synthetic: {mode: rust, percent: 50}\n").unwrap();
+    wait_for("the restore on the page", || status(addr)["last_reload"].as_str().unwrap().starts_with("restored"));
+    assert_eq!(status(addr)["generation"], 2);
 }
 
 #[test]

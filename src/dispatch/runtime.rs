@@ -14,7 +14,7 @@ use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Duration;
-use toggles::{BoardConfig, Config, EventKind, OnBreakerOpen, Path, SessionIdentity, Snapshot, ToggleStore};
+use toggles::{BoardConfig, Config, EventKind, OnBreakerOpen, Path, Snapshot, ToggleStore};
 
 /// Why a runtime could not start.
 #[derive(Debug, thiserror::Error)]
@@ -223,8 +223,7 @@ fn apply_snapshot(shared: &Shared, snapshot: &Snapshot) {
             continue;
         }
         move_sessions(kind, "PERCENT_LOWERED", |session| {
-            let identity = SessionIdentity::new(&session.params);
-            snapshot.decide(*board, &identity, std::time::SystemTime::now()).path == Path::Cpp
+            snapshot.decide(*board, &session.identity(), std::time::SystemTime::now()).path == Path::Cpp
         });
     }
 }

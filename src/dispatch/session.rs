@@ -86,6 +86,9 @@ pub struct SessionCell {
     link: Mutex<Option<ble_boards::LinkHandle>>,
     /// Why the device's stream died on its own, as last seen by a read.
     stream_failure: Mutex<Option<String>>,
+    /// Drawn once: a session with no stickiness value keeps this bucket for its life,
+    /// so re-deciding it after a reload cannot move it at random.
+    drawn_bucket: u32,
 }
 
 impl SessionCell {
@@ -102,6 +105,11 @@ impl SessionCell {
 
     pub fn routing(&self) -> Option<Routing> {
         self.lock().routing.clone()
+    }
+
+    /// Who this session is for the toggles, its drawn bucket included.
+    pub fn identity(&self) -> SessionIdentity<'_> {
+        SessionIdentity::new(&self.params).with_drawn_bucket(self.drawn_bucket)
     }
 
     /// A BLE session's link: its state and counters (`None` for other boards).
@@ -175,6 +183,7 @@ impl Session {
             }),
             link: Mutex::new(None),
             stream_failure: Mutex::new(None),
+            drawn_bucket: toggles::random_hash(),
         });
         kind.register(&cell);
         Session { cell }
@@ -240,8 +249,7 @@ impl SessionState {
             _ => return Ok(()),
         }
         let board = cell.board;
-        let identity = SessionIdentity::new(&cell.params);
-        let decision = cell.store.decide(board, &identity, std::time::SystemTime::now());
+        let decision = cell.store.decide(board, &cell.identity(), std::time::SystemTime::now());
         let mut path = decision.path;
         let mut override_reason = None;
         if path != Path::Cpp && cell.kind.breaker_refuses_new_sessions() {
@@ -267,6 +275,11 @@ impl SessionState {
             reason = override_reason.unwrap_or(decision.reason.as_str()),
             rule = %decision.rule,
             bucket = decision.bucket,
+            bucketed_by = match decision.bucketed_by {
+                Some(toggles::BucketedBy::Key(key)) => key.as_str(),
+                Some(toggles::BucketedBy::Random) => "random (the session has no stickiness value)",
+                None => "none",
+            },
             generation = decision.generation,
             "routing decision"
         );

@@ -95,8 +95,7 @@ impl ServeState {
         let store_events = self.runtime.store().recent_events();
         let last_reload = match store_events.last() {
             None => "none since start".to_owned(),
-            Some(e) if e.kind == EventKind::Applied => format!("applied generation {}", e.generation),
-            Some(e) => format!("rejected: {}", e.error.as_ref().map(|x| x.to_string()).unwrap_or_default()),
+            Some(e) => e.summary(),
         };
         let overrides = self.overrides();
         let now = Timestamp::from_system_time(std::time::SystemTime::now());
@@ -167,6 +166,7 @@ impl ServeState {
                     "rejected",
                     format!("{} rejected, generation {} stays: {}", e.source.display(), e.generation, e.error.map(|x| x.to_string()).unwrap_or_default()),
                 ),
+                EventKind::Restored => ("config", format!("{} holds generation {}'s settings again; the last rejection no longer applies", e.source.display(), e.generation)),
             };
             events.push(EventRecord { at, kind: kind.to_owned(), detail });
         }

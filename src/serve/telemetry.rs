@@ -108,8 +108,7 @@ impl Telemetry {
     pub fn tick(&mut self) {
         let runtime = &self.state.runtime;
         while let Ok(event) = self.reloads.try_recv() {
-            let result = if event.kind == EventKind::Applied { "applied" } else { "rejected" };
-            metrics::counter!(names::CONFIG_RELOADS_TOTAL, "result" => result).increment(1);
+            metrics::counter!(names::CONFIG_RELOADS_TOTAL, "result" => event.kind.as_str()).increment(1);
             if event.kind == EventKind::Applied {
                 self.state.apply_overrides();
             }

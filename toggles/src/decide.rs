@@ -13,15 +13,25 @@ pub struct SessionIdentity<'a> {
     pub params: &'a InputParams,
     /// An explicit key chosen by the caller (e.g. a user or experiment id).
     pub session_key: Option<&'a str>,
+    /// The bucket hash drawn for this session once, used when it has none of the board's
+    /// stickiness fields. Without it each decision draws anew, so a live session asked
+    /// again (after a reload) could land anywhere.
+    pub drawn_bucket: Option<u32>,
 }
 
 impl<'a> SessionIdentity<'a> {
     pub fn new(params: &'a InputParams) -> Self {
-        SessionIdentity { params, session_key: None }
+        SessionIdentity { params, session_key: None, drawn_bucket: None }
     }
 
     pub fn with_session_key(params: &'a InputParams, key: &'a str) -> Self {
-        SessionIdentity { params, session_key: Some(key) }
+        SessionIdentity { params, session_key: Some(key), drawn_bucket: None }
+    }
+
+    /// The same identity with the session's own random bucket, drawn once with
+    /// [`crate::random_hash`] when the session starts.
+    pub fn with_drawn_bucket(self, hash: u32) -> Self {
+        SessionIdentity { drawn_bucket: Some(hash), ..self }
     }
 
     /// The value of one identity field; `None` when empty.
@@ -209,8 +219,11 @@ impl BoardConfig {
     #[inline(always)]
     pub fn bucket_hash(&self, id: &SessionIdentity<'_>) -> (u32, BucketedBy) {
         match self.stickiness_value(id) {
+            Some((value, StickinessKey::MacAddress)) => {
+                (hash::mac_bucket_hash(value, self.seed), BucketedBy::Key(StickinessKey::MacAddress))
+            }
             Some((value, key)) => (hash::bucket_hash(value, self.seed), BucketedBy::Key(key)),
-            None => (hash::random_hash(), BucketedBy::Random),
+            None => (id.drawn_bucket.unwrap_or_else(hash::random_hash), BucketedBy::Random),
         }
     }
 

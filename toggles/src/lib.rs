@@ -30,7 +30,7 @@ pub use config::{
     Ramp, RampPosition, Rollout, ShadowConfig, StickinessKey, TargetingRule, MAX_CONFIG_BYTES,
 };
 pub use decide::{BucketedBy, Decision, Reason, Rule, RuleKind, SessionIdentity};
-pub use hash::{bucket_hash, content_hash, hash_to_point, murmur3_32, salt_seed, BUCKET_SEED};
+pub use hash::{bucket_hash, content_hash, hash_to_point, mac_bucket_hash, murmur3_32, random_hash, salt_seed, BUCKET_SEED};
 pub use store::{load_file, read_config_file, summarize_changes, EventKind, ReloadEvent, ReloadOutcome, Snapshot, ToggleStore, EVENT_HISTORY};
 pub use units::{DurationText, Percent, Timestamp};
 pub use watch::{watch, WatchError, WatchHandle, WatchOptions};
@@ -106,6 +106,10 @@ pub enum ExplainError {
 pub struct Explanation {
     pub board: BoardId,
     pub decision: Decision,
+    /// The path of a session inside the percentage (the board's mode).
+    pub inside_path: Path,
+    /// The stickiness fields tried, in order, for the "no identity" answer.
+    pub stickiness: Vec<StickinessKey>,
     /// The targeting rule's name, when one matched.
     pub rule_name: Option<String>,
     pub ramp: Option<RampPosition>,
@@ -122,7 +126,7 @@ pub fn explain(
 ) -> Result<Explanation, ExplainError> {
     let board = BoardId::from_kind(board_kind).ok_or_else(|| ExplainError::UnknownBoard(board_kind.to_owned()))?;
     let (config, _) = load_file(config_path)?;
-    Ok(explain_config(&config, board, &SessionIdentity { params, session_key }, now))
+    Ok(explain_config(&config, board, &SessionIdentity { params, session_key, drawn_bucket: None }, now))
 }
 
 /// [`explain`] against an already loaded config.
@@ -137,7 +141,15 @@ pub fn explain_config(config: &Config, board: BoardId, id: &SessionIdentity<'_>,
         Rollout::Ramp(r) if bc.listed => Some(r.position(now)),
         _ => None,
     };
-    Explanation { board, decision, rule_name, ramp, now }
+    Explanation { board, decision, inside_path: bc.mode, stickiness: bc.stickiness.clone(), rule_name, ramp, now }
+}
+
+impl Explanation {
+    /// Whether the answer is a random draw: the session has none of the stickiness fields,
+    /// so each new session is drawn at random (and keeps its draw while it runs).
+    pub fn is_random(&self) -> bool {
+        self.decision.bucketed_by == Some(BucketedBy::Random) && self.decision.percent.is_some_and(|p| p != Percent::ZERO)
+    }
 }
 
 impl fmt::Display for Explanation {
@@ -145,7 +157,16 @@ impl fmt::Display for Explanation {
         let d = &self.decision;
         writeln!(f, "board:    {}", self.board)?;
         writeln!(f, "at:       {}", self.now)?;
-        writeln!(f, "path:     {}", d.path)?;
+        if self.is_random() {
+            let percent = d.percent.unwrap_or(Percent::ZERO);
+            writeln!(
+                f,
+                "path:     drawn at random: {} with probability {percent}, cpp otherwise",
+                self.inside_path
+            )?;
+        } else {
+            writeln!(f, "path:     {}", d.path)?;
+        }
         writeln!(f, "reason:   {}", d.reason)?;
         match &self.rule_name {
             Some(name) => writeln!(f, "rule:     {} ({name})", d.rule)?,
@@ -153,13 +174,24 @@ impl fmt::Display for Explanation {
         }
         match (d.bucket, d.percent) {
             (Some(bucket), Some(percent)) => {
-                let by = match d.bucketed_by {
-                    Some(BucketedBy::Key(k)) => format!("hash of {k}"),
-                    Some(BucketedBy::Random) => "random: the session has none of the stickiness fields".to_owned(),
-                    None => String::new(),
-                };
-                let side = if hash::inside_point(bucket, percent) { "inside" } else { "outside" };
-                writeln!(f, "bucket:   {bucket:.6} ({by}); {side} {percent}")?;
+                match d.bucketed_by {
+                    Some(BucketedBy::Random) => {
+                        let keys: Vec<&str> = self.stickiness.iter().map(|k| k.as_str()).collect();
+                        writeln!(
+                            f,
+                            "bucket:   random: the session has none of the stickiness fields ({}); each new session draws its own and keeps it while it runs",
+                            keys.join(", ")
+                        )?;
+                    }
+                    by => {
+                        let by = match by {
+                            Some(BucketedBy::Key(k)) => format!("hash of {k}"),
+                            _ => String::new(),
+                        };
+                        let side = if hash::inside_point(bucket, percent) { "inside" } else { "outside" };
+                        writeln!(f, "bucket:   {bucket:.6} ({by}); {side} {percent}")?;
+                    }
+                }
             }
             (None, Some(percent)) => writeln!(f, "bucket:   none (percent {percent} needs no bucket)")?,
             _ => writeln!(f, "bucket:   none")?,

@@ -35,11 +35,26 @@ impl Snapshot {
     }
 }
 
-/// Whether a reload changed what is in force.
+/// What a reload did to what is in force.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum EventKind {
     Applied,
     Rejected,
+    /// After a rejection, the file holds the settings in force again (a bad edit undone,
+    /// a deleted file recreated, permissions restored): nothing changes, but the last
+    /// rejection no longer describes the file.
+    Restored,
+}
+
+impl EventKind {
+    /// The word metrics and the status document use.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventKind::Applied => "applied",
+            EventKind::Rejected => "rejected",
+            EventKind::Restored => "restored",
+        }
+    }
 }
 
 /// An audit record: one applied or rejected change.
@@ -58,11 +73,28 @@ pub struct ReloadEvent {
     pub at: SystemTime,
 }
 
+impl ReloadEvent {
+    /// One line for the status page's "last reload".
+    pub fn summary(&self) -> String {
+        match self.kind {
+            EventKind::Applied => format!("applied generation {}", self.generation),
+            EventKind::Rejected => {
+                format!("rejected: {}", self.error.as_ref().map(|x| x.to_string()).unwrap_or_default())
+            }
+            EventKind::Restored => format!(
+                "restored: the file holds generation {}'s settings again; the last rejection no longer applies",
+                self.generation
+            ),
+        }
+    }
+}
+
 /// What one reload attempt did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ReloadOutcome {
     Applied { generation: u64 },
-    /// The content equals the config in force: nothing to do.
+    /// The content equals the config in force: nothing to do. When it follows a
+    /// rejection, a [`EventKind::Restored`] event is recorded.
     Unchanged,
     Rejected(ConfigError),
 }
@@ -208,15 +240,20 @@ impl ToggleStore {
             Err(e) => return self.reject(&mut state, &current, None, e),
         };
         if content_hash == current.content_hash {
-            state.last_rejection = None;
+            if state.last_rejection.take().is_some() {
+                self.restored(&current, content_hash);
+            }
             return ReloadOutcome::Unchanged;
         }
         let config = match Config::parse(&text, &self.path) {
             Ok(c) => c,
             Err(e) => return self.reject(&mut state, &current, Some(content_hash), e),
         };
-        state.last_rejection = None;
+        let was_rejected = state.last_rejection.take().is_some();
         if config == current.config {
+            if was_rejected {
+                self.restored(&current, content_hash);
+            }
             // Comments or formatting only: what is in force has not changed, so the
             // generation stays; the new hash is kept so the next check is cheap.
             self.current.store(Arc::new(Snapshot {
@@ -248,6 +285,18 @@ impl ToggleStore {
             at: SystemTime::now(),
         });
         ReloadOutcome::Applied { generation }
+    }
+
+    fn restored(&self, current: &Snapshot, content_hash: u64) {
+        self.record(ReloadEvent {
+            kind: EventKind::Restored,
+            generation: current.generation,
+            source: self.path.clone(),
+            content_hash: Some(content_hash),
+            changes: Vec::new(),
+            error: None,
+            at: SystemTime::now(),
+        });
     }
 
     fn reject(&self, state: &mut ReloadState, current: &Snapshot, content_hash: Option<u64>, error: ConfigError) -> ReloadOutcome {
@@ -287,6 +336,14 @@ impl ToggleStore {
                 source = %event.source.display(),
                 error = %event.error.as_ref().map(|e| e.to_string()).unwrap_or_default(),
                 "config rejected; the config in force is unchanged"
+            ),
+            EventKind::Restored => tracing::info!(
+                target: "switchyard::audit",
+                event = "config_restored",
+                generation = event.generation,
+                content_hash = %hash_text,
+                source = %event.source.display(),
+                "config file holds the settings in force again; the last rejection no longer applies"
             ),
         }
         {

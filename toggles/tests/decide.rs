@@ -282,3 +282,48 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn mac_addresses_bucket_without_regard_to_case() {
+    let by_mac = config("boards:\n  cyton:\n    mode: rust\n    percent: 50\n    stickiness: mac_address\n");
+    let point = |mac: &str| {
+        let p = InputParams { mac_address: mac.into(), ..InputParams::default() };
+        by_mac.decide(BoardId::Cyton, &SessionIdentity::new(&p), T0, 1).bucket.unwrap()
+    };
+    let upper = point("AA:BB:CC:DD:EE:FF");
+    assert_eq!(point("aa:bb:cc:dd:ee:ff"), upper);
+    assert_eq!(point("Aa:bB:cC:Dd:eE:Ff"), upper);
+    // Golden: an upper-case address hashes exactly as before normalisation existed, and
+    // the lower-case one now hashes like it.
+    let seed = toggles::salt_seed("cyton");
+    assert_eq!(toggles::bucket_hash("AA:BB:CC:DD:EE:FF", seed), MAC_GOLDEN);
+    assert_eq!(toggles::mac_bucket_hash("aa:bb:cc:dd:ee:ff", seed), MAC_GOLDEN);
+    assert_eq!(toggles::hash_to_point(MAC_GOLDEN), upper);
+    assert_ne!(toggles::bucket_hash("aa:bb:cc:dd:ee:ff", seed), MAC_GOLDEN, "case matters to the raw hash");
+}
+
+const MAC_GOLDEN: u32 = 1_310_516_109;
+
+#[test]
+fn a_drawn_bucket_makes_an_identity_less_session_answer_the_same_every_time() {
+    let p = InputParams::default();
+    let at = |percent: f64| cyton_at(percent);
+    let mut inside_at_50 = 0;
+    for i in 0..2_000u32 {
+        let hash = i.wrapping_mul(2_654_435_761);
+        let id = SessionIdentity::new(&p).with_drawn_bucket(hash);
+        let d50 = at(50.0).decide(BoardId::Cyton, &id, T0, 1);
+        assert_eq!(d50.bucketed_by, Some(BucketedBy::Random));
+        assert_eq!(d50, at(50.0).decide(BoardId::Cyton, &id, T0, 1), "same config, same answer");
+        let d70 = at(70.0).decide(BoardId::Cyton, &id, T0, 1);
+        if d50.path == Route::Rust {
+            inside_at_50 += 1;
+            assert_eq!(d70.path, Route::Rust, "raising the percentage keeps every session inside");
+        }
+        let d20 = at(20.0).decide(BoardId::Cyton, &id, T0, 1);
+        if d20.path == Route::Rust {
+            assert_eq!(d50.path, Route::Rust, "a session inside 20% is inside 50%");
+        }
+    }
+    assert!((900..1_100).contains(&inside_at_50), "{inside_at_50} of 2000 inside 50%");
+}

@@ -252,3 +252,51 @@ fn a_thousand_rapid_mixed_writes_end_in_the_last_valid_content() {
     eprintln!("1000 mixed writes: last valid content in force at generation {generation}");
     assert_eq!(percent_in_force(&store), 1000 % 101);
 }
+
+/// The last event is what the status page shows as "last reload".
+fn last_summary(store: &ToggleStore) -> String {
+    store.recent_events().last().unwrap().summary()
+}
+
+#[test]
+fn returning_to_the_settings_in_force_clears_a_rejection() {
+    use std::os::unix::fs::PermissionsExt;
+    let (_dir, path, store) = setup(10);
+    // A bad edit, then the same bytes as before.
+    std::fs::write(&path, "boards: [\n").unwrap();
+    assert!(matches!(store.reload(), ReloadOutcome::Rejected(_)));
+    assert!(last_summary(&store).starts_with("rejected: "), "{}", last_summary(&store));
+    std::fs::write(&path, yaml(10)).unwrap();
+    assert_eq!(store.reload(), ReloadOutcome::Unchanged);
+    let last = store.recent_events().last().unwrap().clone();
+    assert_eq!((last.kind, last.generation), (EventKind::Restored, 1));
+    assert!(last_summary(&store).starts_with("restored: "), "{}", last_summary(&store));
+    // Once restored, further unchanged checks record nothing more.
+    let count = store.recent_events().len();
+    assert_eq!(store.reload(), ReloadOutcome::Unchanged);
+    assert_eq!(store.recent_events().len(), count);
+
+    // A bad edit undone with different formatting but the same settings.
+    std::fs::write(&path, "boards: [\n").unwrap();
+    store.reload();
+    std::fs::write(&path, yaml(10).replace("marker", "other comment")).unwrap();
+    assert_eq!(store.reload(), ReloadOutcome::Unchanged);
+    assert_eq!(store.recent_events().last().unwrap().kind, EventKind::Restored);
+
+    // Deleted, then recreated with the same content.
+    std::fs::remove_file(&path).unwrap();
+    assert!(matches!(store.reload(), ReloadOutcome::Rejected(_)));
+    std::fs::write(&path, yaml(10).replace("marker", "other comment")).unwrap();
+    store.reload();
+    assert_eq!(store.recent_events().last().unwrap().kind, EventKind::Restored);
+
+    // Unreadable, then readable again (root reads any file, so only check when refused).
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o000)).unwrap();
+    if std::fs::read(&path).is_err() {
+        assert!(matches!(store.reload(), ReloadOutcome::Rejected(_)));
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+        store.reload();
+        assert_eq!(store.recent_events().last().unwrap().kind, EventKind::Restored);
+    }
+    assert_eq!(store.load().generation, 1);
+}
