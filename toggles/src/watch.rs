@@ -5,6 +5,11 @@
 //! every editor's write-to-temp-and-rename, under delete-and-recreate, and under
 //! Kubernetes ConfigMap updates (which swap the `..data` symlink to a new directory); a
 //! watch on the file itself goes silent after the first such replacement.
+//!
+//! A writer that pauses mid-file (a script writing in two parts, a slow copy) must not
+//! have its first half applied: once the file has been written to and the writer has not
+//! closed it yet, the watcher waits for the close (or a rename or delete), for up to
+//! [`WatchOptions::writer_grace`]; the periodic check waits too.
 
 use crate::store::ToggleStore;
 use notify::event::{AccessKind, AccessMode};
@@ -24,6 +29,9 @@ pub struct WatchOptions {
     /// Period of the content-hash check that catches missed events and rewatches a
     /// directory that was removed and came back.
     pub poll_interval: Duration,
+    /// How long a file written to but not yet closed is left alone before it is read
+    /// anyway (a writer that never closes must not freeze the config forever).
+    pub writer_grace: Duration,
 }
 
 impl Default for WatchOptions {
@@ -32,6 +40,7 @@ impl Default for WatchOptions {
             debounce: Duration::from_millis(20),
             max_delay: Duration::from_millis(200),
             poll_interval: Duration::from_secs(1),
+            writer_grace: Duration::from_secs(5),
         }
     }
 }
@@ -110,6 +119,38 @@ fn relevant(event: &notify::Result<notify::Event>) -> bool {
     }
 }
 
+/// Whether someone is part-way through writing the config file, from the events that
+/// name it: written to, and not yet closed, renamed or removed.
+#[derive(Debug, Default)]
+struct OpenWrite {
+    /// When the first write not yet closed was seen.
+    since: Option<Instant>,
+}
+
+impl OpenWrite {
+    fn observe(&mut self, event: &notify::Result<notify::Event>, file_name: Option<&std::ffi::OsStr>) {
+        use notify::event::ModifyKind;
+        let Ok(e) = event else { return };
+        if !e.paths.iter().any(|p| p.file_name() == file_name) {
+            return;
+        }
+        match e.kind {
+            EventKind::Create(_) | EventKind::Modify(ModifyKind::Data(_) | ModifyKind::Any) => {
+                self.since.get_or_insert_with(Instant::now);
+            }
+            EventKind::Access(AccessKind::Close(AccessMode::Write)) | EventKind::Remove(_) | EventKind::Modify(ModifyKind::Name(_)) => {
+                self.since = None;
+            }
+            _ => {}
+        }
+    }
+
+    /// When to read the file: now, or once the writer's grace runs out.
+    fn hold_until(&self, grace: Duration) -> Option<Instant> {
+        self.since.map(|since| since + grace).filter(|until| *until > Instant::now())
+    }
+}
+
 fn run(
     store: Arc<ToggleStore>,
     mut watcher: notify::RecommendedWatcher,
@@ -118,9 +159,17 @@ fn run(
     rx: mpsc::Receiver<Message>,
     options: WatchOptions,
 ) {
+    let file_name = store.path().file_name().map(|n| n.to_owned());
+    let mut open_write = OpenWrite::default();
     let mut next_poll = Instant::now() + options.poll_interval;
+    // A reload put off because a writer had the file open.
+    let mut held = false;
     loop {
-        let wait = next_poll.saturating_duration_since(Instant::now());
+        let wake = match (held, open_write.hold_until(options.writer_grace)) {
+            (true, Some(until)) => until.min(next_poll),
+            _ => next_poll,
+        };
+        let wait = wake.saturating_duration_since(Instant::now());
         match rx.recv_timeout(wait) {
             Ok(Message::Stop) | Err(mpsc::RecvTimeoutError::Disconnected) => return,
             Ok(Message::Fs(event)) => {
@@ -130,6 +179,7 @@ fn run(
                 if let Err(e) = &event {
                     tracing::warn!(dir = %dir.display(), error = %e, "config watcher error; the periodic check continues");
                 }
+                open_write.observe(&event, file_name.as_deref());
                 let burst_start = Instant::now();
                 loop {
                     let quiet_left = options.max_delay.saturating_sub(burst_start.elapsed());
@@ -138,20 +188,41 @@ fn run(
                     }
                     match rx.recv_timeout(options.debounce.min(quiet_left)) {
                         Ok(Message::Stop) | Err(mpsc::RecvTimeoutError::Disconnected) => return,
-                        Ok(Message::Fs(_)) => continue,
+                        Ok(Message::Fs(event)) => open_write.observe(&event, file_name.as_deref()),
                         Err(mpsc::RecvTimeoutError::Timeout) => break,
                     }
                 }
                 rewatch_if_replaced(&mut watcher, &dir, &mut identity);
-                store.reload();
+                held = reload_unless_being_written(&store, &mut open_write, options.writer_grace);
             }
             Err(mpsc::RecvTimeoutError::Timeout) => {
                 rewatch_if_replaced(&mut watcher, &dir, &mut identity);
-                store.reload();
-                next_poll = Instant::now() + options.poll_interval;
+                held = reload_unless_being_written(&store, &mut open_write, options.writer_grace);
+                if Instant::now() >= next_poll {
+                    next_poll = Instant::now() + options.poll_interval;
+                }
             }
         }
     }
+}
+
+/// Reloads, unless a writer has the file open and its grace has not run out; says
+/// whether the reload was put off.
+fn reload_unless_being_written(store: &ToggleStore, open_write: &mut OpenWrite, grace: Duration) -> bool {
+    if open_write.hold_until(grace).is_some() {
+        tracing::debug!(file = %store.path().display(), "config file is being written; reading it once the writer closes it");
+        return true;
+    }
+    if open_write.since.is_some() {
+        tracing::warn!(
+            file = %store.path().display(),
+            grace_ms = grace.as_millis() as u64,
+            "config file written to and still not closed after the grace period; reading it as it is"
+        );
+        open_write.since = None;
+    }
+    store.reload();
+    false
 }
 
 /// A directory that was removed and recreated is a new inode the old watch does not see.

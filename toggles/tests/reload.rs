@@ -300,3 +300,38 @@ fn returning_to_the_settings_in_force_clears_a_rejection() {
     }
     assert_eq!(store.load().generation, 1);
 }
+
+#[test]
+fn a_file_written_in_two_parts_is_applied_only_once_complete() {
+    use std::io::Write;
+    let (_dir, path, store) = setup(10);
+    // The periodic check runs every 50 ms, so it too must wait for the writer.
+    let _watch = toggles::watch(store.clone(), fast_poll()).unwrap();
+    let mut writer = std::fs::OpenOptions::new().write(true).truncate(true).open(&path).unwrap();
+    // The first part alone is a valid config that leaves cyton out (so, cpp).
+    writer.write_all(b"kill_switch: false\nboards:\n  synthetic: rust\n").unwrap();
+    writer.flush().unwrap();
+    // The writer pauses far longer than the debounce and several periodic checks.
+    std::thread::sleep(Duration::from_millis(600));
+    assert_eq!(store.load().generation, 1, "the first part must not be applied");
+    assert_eq!(store.recent_events().len(), 1, "nor rejected: {:?}", store.recent_events());
+    writer.write_all(b"  cyton:\n    mode: rust\n    percent: 30\n").unwrap();
+    drop(writer);
+    wait_for("the complete file", || store.load().generation == 2);
+    assert_eq!(percent_in_force(&store), 30);
+    assert_eq!(store.load().config.board(BoardId::Synthetic).mode, toggles::Path::Rust);
+}
+
+#[test]
+fn a_writer_that_never_closes_is_read_after_its_grace() {
+    use std::io::Write;
+    let (_dir, path, store) = setup(10);
+    let options = WatchOptions { writer_grace: Duration::from_millis(300), ..fast_poll() };
+    let _watch = toggles::watch(store.clone(), options).unwrap();
+    let mut writer = std::fs::OpenOptions::new().write(true).truncate(true).open(&path).unwrap();
+    writer.write_all(yaml(40).as_bytes()).unwrap();
+    writer.flush().unwrap();
+    wait_for("the file read once the grace ran out", || store.load().generation == 2);
+    assert_eq!(percent_in_force(&store), 40);
+    drop(writer);
+}
