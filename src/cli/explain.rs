@@ -10,9 +10,21 @@ pub struct ExplainArgs {
     /// The config file to decide against.
     #[arg(long)]
     pub config: PathBuf,
-    /// Board kind as written in the config (cyton, synthetic, muse_2, ...).
+    /// Board kind as written in the config (cyton, synthetic, muse_2, ...). With
+    /// --identities, the board of every row when the file has no `board` column.
     #[arg(long)]
-    pub board: String,
+    pub board: Option<String>,
+    /// A CSV inventory of devices (header: identity fields, optionally `board`): report
+    /// where each goes instead of explaining one session.
+    #[arg(long, value_name = "CSV")]
+    pub identities: Option<PathBuf>,
+    /// With --identities: a proposed config to compare with --config (which devices
+    /// would change path).
+    #[arg(long, value_name = "FILE", requires = "identities")]
+    pub proposed: Option<PathBuf>,
+    /// With --identities: print the report as JSON.
+    #[arg(long, requires = "identities")]
+    pub json: bool,
     #[arg(long, default_value = "")]
     pub serial_number: String,
     #[arg(long, default_value = "")]
@@ -39,6 +51,13 @@ pub fn run(args: &ExplainArgs) -> anyhow::Result<u8> {
             return Ok(EXIT_INVALID_CONFIG);
         }
     };
+    if let Some(inventory) = &args.identities {
+        return fleet(args, inventory, now);
+    }
+    let Some(board) = args.board.as_deref() else {
+        eprintln!("--board: name the board to explain (or give --identities FILE for a fleet)");
+        return Ok(EXIT_INVALID_CONFIG);
+    };
     let params = InputParams {
         serial_number: args.serial_number.clone(),
         mac_address: args.mac_address.clone(),
@@ -47,7 +66,7 @@ pub fn run(args: &ExplainArgs) -> anyhow::Result<u8> {
         other_info: args.other_info.clone(),
         ..InputParams::default()
     };
-    match toggles::explain(&args.config, &args.board, &params, args.session_key.as_deref(), now) {
+    match toggles::explain(&args.config, board, &params, args.session_key.as_deref(), now) {
         Ok(explanation) => {
             write!(std::io::stdout(), "{explanation}")?;
             Ok(EXIT_OK)
@@ -57,4 +76,41 @@ pub fn run(args: &ExplainArgs) -> anyhow::Result<u8> {
             Ok(EXIT_INVALID_CONFIG)
         }
     }
+}
+
+fn fleet(args: &ExplainArgs, inventory: &std::path::Path, now: toggles::Timestamp) -> anyhow::Result<u8> {
+    let board = match args.board.as_deref() {
+        None => None,
+        Some(kind) => match board_api::BoardId::from_kind(kind) {
+            Some(b) => Some(b),
+            None => {
+                eprintln!("{}", toggles::ExplainError::UnknownBoard(kind.to_owned()));
+                return Ok(EXIT_INVALID_CONFIG);
+            }
+        },
+    };
+    let load = |path: &std::path::Path| toggles::load_file(path).map(|(config, _)| config);
+    let (current, proposed) = match (load(&args.config), args.proposed.as_deref().map(load).transpose()) {
+        (Ok(current), Ok(proposed)) => (current, proposed),
+        (Err(e), _) | (_, Err(e)) => {
+            eprintln!("{e}");
+            return Ok(EXIT_INVALID_CONFIG);
+        }
+    };
+    let devices = match toggles::read_inventory(inventory, board) {
+        Ok(devices) => devices,
+        Err(e) => {
+            eprintln!("{e}");
+            return Ok(EXIT_INVALID_CONFIG);
+        }
+    };
+    let report = toggles::explain_fleet(&current, proposed.as_ref(), &devices, now);
+    let mut out = std::io::stdout().lock();
+    if args.json {
+        serde_json::to_writer_pretty(&mut out, &report)?;
+        writeln!(out)?;
+    } else {
+        write!(out, "{report}")?;
+    }
+    Ok(EXIT_OK)
 }

@@ -3,7 +3,8 @@
 //! This crate owns the YAML config (model, validation with file/line/column/field
 //! errors), sticky percentage bucketing, time-stepped ramps, targeting rules, the
 //! decision with its OpenFeature-style reason, the lock-free [`ToggleStore`] with its
-//! audit trail, and hot reload. It also answers `check` and `explain` for the CLI.
+//! audit trail, and hot reload. It also answers `check` and `explain` for the CLI,
+//! `explain` also for a whole inventory of devices against a proposed config.
 //!
 //! It does not own the breaker's state machine (the `breaker` crate: this crate only
 //! parses its settings into `breaker::BreakerConfig`), nor the per-session dispatch that
@@ -18,6 +19,7 @@
 
 mod config;
 mod decide;
+mod fleet;
 mod hash;
 mod store;
 mod strict;
@@ -29,6 +31,7 @@ pub use config::{
     default_path, BoardConfig, Config, ConfigError, FaultConfig, LogLevel, Mode, MonitoringConfig, OnBreakerOpen, Path,
     Ramp, RampPosition, Rollout, ShadowConfig, StickinessKey, TargetingRule, MAX_CONFIG_BYTES,
 };
+pub use fleet::{explain_fleet, read_inventory, BoardFleet, Change, Counts, Device, FleetReport, InventoryError, Placement, IDENTITY_COLUMNS};
 pub use decide::{BucketedBy, Decision, Reason, Rule, RuleKind, SessionIdentity};
 pub use hash::{bucket_hash, content_hash, hash_to_point, mac_bucket_hash, murmur3_32, random_hash, salt_seed, BUCKET_SEED};
 pub use store::{load_file, read_config_file, summarize_changes, EventKind, ReloadEvent, ReloadOutcome, Snapshot, ToggleStore, EVENT_HISTORY};
