@@ -47,6 +47,15 @@ impl SampleMatrix {
         }
     }
 
+    /// Keeps the first `rows × samples` values as a `rows × samples` matrix: for writers
+    /// that were given room for more samples and laid out the ones they returned
+    /// row-major with that count as the stride (BrainFlow's `get_current_board_data`).
+    pub fn truncate_row_major(&mut self, samples: usize) {
+        let samples = samples.min(self.samples);
+        self.samples = samples;
+        self.data.truncate(self.rows * samples);
+    }
+
     pub fn rows(&self) -> usize {
         self.rows
     }
