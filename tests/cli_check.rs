@@ -60,3 +60,34 @@ fn a_listen_address_beyond_loopback_is_valid_with_a_warning() {
     let quiet = switchyard().arg("check").arg(shipped()).output().unwrap();
     assert!(!String::from_utf8_lossy(&quiet.stdout).contains("warning:"));
 }
+
+#[test]
+fn a_brainflow_library_that_is_not_there_fails_check_naming_the_path() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bf.yaml");
+    std::fs::write(&path, "brainflow:\n  library: /nonexistent/libBoardController.so\nboards:\n  cyton:\n    mode: rust\n    legacy: brainflow\n").unwrap();
+    let out = switchyard().arg("check").arg(&path).env_remove("SWITCHYARD_BRAINFLOW_LIBRARY").output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("BrainFlow library /nonexistent/libBoardController.so: no such file"), "{stderr}");
+    assert!(stderr.contains("the C++ path of cyton would be refused; every other board runs"), "{stderr}");
+    // No library named at all, but a board needs one.
+    std::fs::write(&path, "boards:\n  cyton:\n    mode: rust\n    legacy: brainflow\n").unwrap();
+    let out = switchyard().arg("check").arg(&path).env_remove("SWITCHYARD_BRAINFLOW_LIBRARY").output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("the C++ path of cyton needs BrainFlow's library (legacy: brainflow), but none is named"));
+}
+
+#[test]
+fn check_loads_brainflow_and_reports_its_version() {
+    #[path = "../brainflow_legacy/tests/support/mod.rs"]
+    mod brainflow;
+    let library = brainflow::brainflow_library();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bf.yaml");
+    std::fs::write(&path, format!("brainflow:\n  library: {}\nboards:\n  cyton:\n    mode: rust\n    legacy: brainflow\n", library.display())).unwrap();
+    let out = switchyard().arg("check").arg(&path).env_remove("SWITCHYARD_BRAINFLOW_LIBRARY").output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(stdout.contains("loads, BrainFlow 5.23.0; serves the C++ path of cyton"), "{stdout}");
+}

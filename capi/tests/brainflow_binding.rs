@@ -82,4 +82,48 @@ fn brainflow_python_binding_runs_on_switchyard_in_every_mode() {
         );
         assert!(out.contains("all checks passed"), "mode {mode}: {out}");
     }
+
+    // BrainFlow's binding -> our library -> BrainFlow's own library, in one process: the
+    // synthetic board's C++ path is the real BrainFlow (our library loads it with
+    // RTLD_DEEPBIND, so the two libraries' same-named exports never bind to each other).
+    let brainflow_library = package.join("lib/libBoardController.so");
+    for mode in ["cpp", "rust"] {
+        let config = scratch.path().join(format!("brainflow-{mode}.yaml"));
+        std::fs::write(
+            &config,
+            format!(
+                "brainflow:\n  library: {}\nboards:\n  synthetic:\n    mode: {mode}\n    legacy: brainflow\n  cyton: {mode}\n",
+                brainflow_library.display()
+            ),
+        )
+        .unwrap();
+        let cyton = Emulator::start(EmulatorOptions::cyton(12)).expect("the Cyton emulator starts");
+        let out = run(
+            Command::new(&python)
+                .arg(&program)
+                .arg(cyton.port_path())
+                .arg(scratch.path())
+                .env("PYTHONPATH", &copy_root)
+                .env("SWITCHYARD_CONFIG", &config),
+            &format!("the BrainFlow program in mode {mode} with BrainFlow's library as the legacy"),
+        );
+        assert!(out.contains("all checks passed"), "mode {mode} on BrainFlow's library: {out}");
+    }
+    // The control: the same program with the library missing fails at the synthetic
+    // board's prepare, so the runs above really went through BrainFlow's library.
+    let config = scratch.path().join("brainflow-missing.yaml");
+    let missing = scratch.path().join("no/libBoardController.so");
+    std::fs::write(&config, format!("brainflow:\n  library: {}\nboards:\n  synthetic:\n    mode: cpp\n    legacy: brainflow\n", missing.display())).unwrap();
+    let cyton = Emulator::start(EmulatorOptions::cyton(13)).expect("the Cyton emulator starts");
+    let out = Command::new(&python)
+        .arg(&program)
+        .arg(cyton.port_path())
+        .arg(scratch.path())
+        .env("PYTHONPATH", &copy_root)
+        .env("SWITCHYARD_CONFIG", &config)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "the program must fail without BrainFlow's library");
+    assert!(stderr.contains("GENERAL_ERROR") || stderr.contains("17"), "{stderr}");
 }

@@ -1,19 +1,24 @@
 //! Which implementation object serves a board: the one place that names the C++ core,
-//! the Rust twins and the BLE crate.
+//! BrainFlow's library, the Rust twins and the BLE crate.
 
 use super::kind::{BoardKind, BreakerLinkGuard};
+use super::legacy::LegacyBackend;
 use board_api::{Board, BoardError, BoardId, ExitCode, InputParams, Result};
 use std::sync::Arc;
 
-/// The legacy C++ board.
-pub fn cpp_board(board: BoardId, params: &InputParams) -> Result<Box<dyn Board>> {
+/// The legacy C++ board: switchyard's own core, or BrainFlow's library.
+pub fn cpp_board(board: BoardId, params: &InputParams, legacy: &LegacyBackend) -> Result<Box<dyn Board>> {
     if !board.has_cpp_implementation() {
         return Err(BoardError::new(
             ExitCode::UnsupportedBoardError,
             format!("board {board} has no C++ implementation (it is Rust-only)"),
         ));
     }
-    Ok(Box::new(core_cpp::CppBoard::new(board, params)?))
+    match legacy {
+        LegacyBackend::CoreCpp => Ok(Box::new(core_cpp::CppBoard::new(board, params)?)),
+        LegacyBackend::BrainFlow(library) => Ok(Box::new(library.board(board, params)?)),
+        LegacyBackend::Unavailable(why) => Err(BoardError::general(format!("the C++ path of board {board} is refused: {why}"))),
+    }
 }
 
 /// A Rust board, and for a BLE board the view of its link.

@@ -31,6 +31,8 @@ pub struct LiveKnobs {
     pub move_on_open: bool,
     /// Lowering the percentage moves live sessions that fall outside it.
     pub follow_percent_decrease: bool,
+    /// Which legacy C++ serves the C++ path.
+    pub legacy: super::legacy::LegacyBackend,
 }
 
 impl Default for LiveKnobs {
@@ -42,6 +44,7 @@ impl Default for LiveKnobs {
             shadow_sample: 1.0,
             move_on_open: true,
             follow_percent_decrease: false,
+            legacy: super::legacy::LegacyBackend::CoreCpp,
         }
     }
 }

@@ -14,6 +14,7 @@ mod factory;
 pub mod faults;
 pub mod isolate;
 pub mod kind;
+pub mod legacy;
 mod producers;
 pub mod queue;
 mod runtime;

@@ -3,6 +3,7 @@
 //! breaker transitions into session moves.
 
 use super::kind::{BoardKind, LiveKnobs};
+use super::legacy::BrainFlowLoader;
 use super::session::Session;
 use super::faults::FaultPlan;
 use board_api::{BoardId, InputParams};
@@ -29,6 +30,7 @@ pub enum RuntimeError {
 
 struct Shared {
     store: Arc<ToggleStore>,
+    brainflow: BrainFlowLoader,
     kinds: BTreeMap<BoardId, Arc<BoardKind>>,
     next_session: AtomicU64,
     stopping: AtomicBool,
@@ -64,14 +66,17 @@ impl Runtime {
 
     fn with_store(store: Arc<ToggleStore>) -> Result<Runtime, RuntimeError> {
         let snapshot = store.load_full();
+        let brainflow = BrainFlowLoader::default();
         let mut kinds = BTreeMap::new();
         for board in BoardId::ALL {
             let config = snapshot.config.board(board);
             let breaker = Arc::new(Breaker::new(config.breaker.clone(), Arc::new(SystemClock)));
-            kinds.insert(board, Arc::new(BoardKind::new(board, breaker, knobs_of(config))));
+            let knobs = knobs_of(config, brainflow.backend_for(&snapshot.config, config));
+            kinds.insert(board, Arc::new(BoardKind::new(board, breaker, knobs)));
         }
         let shared = Arc::new(Shared {
             store: store.clone(),
+            brainflow,
             kinds,
             next_session: AtomicU64::new(1),
             stopping: AtomicBool::new(false),
@@ -148,7 +153,7 @@ impl Drop for Runtime {
 }
 
 /// The knobs a board's sessions read live, from its config.
-fn knobs_of(config: &BoardConfig) -> LiveKnobs {
+fn knobs_of(config: &BoardConfig, legacy: super::legacy::LegacyBackend) -> LiveKnobs {
     let f = &config.faults;
     LiveKnobs {
         faults: FaultPlan {
@@ -163,6 +168,7 @@ fn knobs_of(config: &BoardConfig) -> LiveKnobs {
         shadow_sample: config.shadow.sample_percent.as_fraction(),
         move_on_open: config.on_breaker_open == OnBreakerOpen::MoveNow,
         follow_percent_decrease: config.follow_percent_decrease,
+        legacy,
     }
 }
 
@@ -205,7 +211,7 @@ fn apply_snapshot(shared: &Shared, snapshot: &Snapshot) {
     let config = &snapshot.config;
     for (board, kind) in &shared.kinds {
         let board_config = config.board(*board);
-        kind.set_knobs(knobs_of(board_config));
+        kind.set_knobs(knobs_of(board_config, shared.brainflow.backend_for(config, board_config)));
         if kind.breaker.config() != board_config.breaker {
             if let Err(e) = kind.breaker.reconfigure(board_config.breaker.clone()) {
                 tracing::error!(board = board.kind(), error = %e, "breaker settings not applied");

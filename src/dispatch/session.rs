@@ -751,7 +751,8 @@ fn not_prepared() -> BoardError {
 }
 
 fn prepare_cpp(cell: &SessionCell) -> Result<Box<dyn Board>> {
-    let mut board = factory::cpp_board(cell.board, &cell.params)?;
+    let legacy = cell.kind.knobs().legacy.clone();
+    let mut board = factory::cpp_board(cell.board, &cell.params, &legacy)?;
     board.prepare_session()?;
     Ok(board)
 }

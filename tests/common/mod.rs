@@ -208,3 +208,8 @@ impl Drop for InFlightDevice {
         }
     }
 }
+
+/// BrainFlow's own library, from its PyPI package (one installer for every test that
+/// runs against BrainFlow).
+#[path = "../../brainflow_legacy/tests/support/mod.rs"]
+pub mod brainflow;

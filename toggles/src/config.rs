@@ -146,6 +146,28 @@ impl fmt::Display for StickinessKey {
     }
 }
 
+/// Which legacy C++ serves a board's C++ path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Legacy {
+    /// switchyard's own C++ core (`core_cpp/`): needs nothing installed.
+    #[default]
+    CoreCpp,
+    /// BrainFlow's own `libBoardController.so`, from `brainflow.library` or the
+    /// `SWITCHYARD_BRAINFLOW_LIBRARY` environment variable.
+    #[serde(rename = "brainflow")]
+    BrainFlow,
+}
+
+impl Legacy {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Legacy::CoreCpp => "core_cpp",
+            Legacy::BrainFlow => "brainflow",
+        }
+    }
+}
+
 /// What live Rust sessions do when the board's breaker opens.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -325,6 +347,8 @@ pub struct BoardConfig {
     pub faults: FaultConfig,
     pub on_breaker_open: OnBreakerOpen,
     pub follow_percent_decrease: bool,
+    /// Which legacy C++ serves the C++ path.
+    pub legacy: Legacy,
 }
 
 impl BoardConfig {
@@ -346,6 +370,7 @@ impl BoardConfig {
             faults: FaultConfig::default(),
             on_breaker_open: OnBreakerOpen::default(),
             follow_percent_decrease: false,
+            legacy: Legacy::CoreCpp,
         }
     }
 
@@ -398,6 +423,9 @@ impl BoardConfig {
         if self.mode == Path::Shadow && self.shadow.sample_percent != Percent::HUNDRED {
             s.push_str(&format!("; shadow sample {}", self.shadow.sample_percent));
         }
+        if self.legacy == Legacy::BrainFlow {
+            s.push_str("; C++ path: BrainFlow's library");
+        }
         if self.faults.any() {
             s.push_str("; FAULT INJECTION ON");
         }
@@ -438,6 +466,9 @@ pub struct Config {
     pub kill_switch: bool,
     pub log_level: LogLevel,
     pub monitoring: MonitoringConfig,
+    /// `brainflow.library`: BrainFlow's `libBoardController.so`, for boards with
+    /// `legacy: brainflow` (the environment variable wins when set).
+    pub brainflow_library: Option<PathBuf>,
     /// Indexed by [`board_index`]: an array, so that indexing needs no bounds check.
     boards: Box<[BoardConfig; BoardId::ALL.len()]>,
 }
@@ -448,6 +479,7 @@ impl Default for Config {
             kill_switch: false,
             log_level: LogLevel::Info,
             monitoring: MonitoringConfig::default(),
+            brainflow_library: None,
             boards: Box::new(BoardId::ALL.map(BoardConfig::unlisted)),
         }
     }
@@ -461,6 +493,11 @@ impl Config {
 
     pub(crate) fn boards_slice(&self) -> &[BoardConfig; BoardId::ALL.len()] {
         &self.boards
+    }
+
+    /// Whether any board's C++ path is BrainFlow's library.
+    pub fn uses_brainflow(&self) -> bool {
+        self.boards().any(|b| b.legacy == Legacy::BrainFlow)
     }
 
     /// Every board kind, in `BoardId::ALL` order.
@@ -646,8 +683,15 @@ struct RawConfig {
     log_level: LogLevel,
     #[serde(default)]
     monitoring: MonitoringConfig,
+    brainflow: Option<RawBrainFlow>,
     #[serde(default)]
     boards: BTreeMap<BoardKey, Spanned<RawBoardEntry>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawBrainFlow {
+    library: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -709,6 +753,7 @@ struct RawBoard {
     on_breaker_open: OnBreakerOpen,
     #[serde(default)]
     follow_percent_decrease: bool,
+    legacy: Option<Spanned<Legacy>>,
 }
 
 #[derive(Deserialize)]
@@ -910,6 +955,7 @@ impl RawConfig {
             kill_switch: self.kill_switch,
             log_level: self.log_level,
             monitoring: self.monitoring,
+            brainflow_library: self.brainflow.and_then(|b| b.library),
             ..Config::default()
         };
         for (BoardKey(board), entry) in self.boards {
@@ -930,6 +976,7 @@ impl RawConfig {
                         faults: FaultConfig::default(),
                         on_breaker_open: OnBreakerOpen::default(),
                         follow_percent_decrease: false,
+                        legacy: None,
                     };
                     raw.validate(board, &prefix, file)?
                 }
@@ -1011,6 +1058,13 @@ impl RawBoard {
             None => breaker::BreakerConfig::default(),
             Some(raw) => raw_breaker(raw, &format!("{prefix}.breaker"), file)?,
         };
+        let legacy = match &self.legacy {
+            None => Legacy::CoreCpp,
+            Some(l) => {
+                validate_legacy(board, l, mode, &targeting, prefix, file)?;
+                l.value
+            }
+        };
         let salt = self.salt.unwrap_or_else(|| board.kind().to_owned());
         Ok(BoardConfig {
             board,
@@ -1027,8 +1081,28 @@ impl RawBoard {
             faults: self.faults,
             on_breaker_open: self.on_breaker_open,
             follow_percent_decrease: self.follow_percent_decrease,
+            legacy,
         })
     }
+}
+
+/// BrainFlow's library serves the C++ path alone for now: shadow and standby need both
+/// sides fed from one device read once, which the dispatcher does for its own C++ core
+/// only; and a Rust-only board has no C++ path to give it.
+fn validate_legacy(board: BoardId, legacy: &Spanned<Legacy>, mode: Path, targeting: &[TargetingRule], prefix: &str, file: &FsPath) -> Result<(), ConfigError> {
+    if legacy.value != Legacy::BrainFlow {
+        return Ok(());
+    }
+    if !board.has_cpp_implementation() {
+        return Err(ConfigError::at(file, legacy, format!("{prefix}.legacy"), format!(
+            "{} has no C++ path in switchyard (it is Rust-only), so no legacy library serves it; remove legacy", board.kind())));
+    }
+    let dual = |p: Path| matches!(p, Path::Shadow | Path::Standby);
+    if dual(mode) || targeting.iter().any(|r| dual(r.serve)) {
+        return Err(ConfigError::at(file, legacy, format!("{prefix}.legacy"),
+            "shadow and standby do not run against BrainFlow's library yet (both sides must share one device read); use mode cpp or rust with legacy: brainflow, or legacy: core_cpp for shadow and standby"));
+    }
+    Ok(())
 }
 
 fn remainder(p: Percent) -> Percent {

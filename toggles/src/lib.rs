@@ -28,7 +28,7 @@ mod units;
 mod watch;
 
 pub use config::{
-    default_path, BoardConfig, Config, ConfigError, FaultConfig, LogLevel, Mode, MonitoringConfig, OnBreakerOpen, Path,
+    default_path, BoardConfig, Config, ConfigError, FaultConfig, Legacy, LogLevel, Mode, MonitoringConfig, OnBreakerOpen, Path,
     Ramp, RampPosition, Rollout, ShadowConfig, StickinessKey, TargetingRule, MAX_CONFIG_BYTES,
 };
 pub use fleet::{explain_fleet, read_inventory, BoardFleet, Change, Counts, Device, FleetReport, InventoryError, Placement, IDENTITY_COLUMNS};
@@ -87,6 +87,9 @@ impl fmt::Display for CheckReport {
         }
         writeln!(f, "monitoring.listen: {}", c.monitoring.listen)?;
         writeln!(f, "log_level: {}", c.log_level.as_str())?;
+        if let Some(library) = &c.brainflow_library {
+            writeln!(f, "brainflow.library: {}", library.display())?;
+        }
         writeln!(f, "boards (at {}):", self.now)?;
         for b in c.boards() {
             writeln!(f, "  {:<16} {}", b.board.kind(), b.summary(self.now))?;

@@ -386,6 +386,10 @@ pub fn summarize_changes(old: &Config, new: &Config) -> Vec<String> {
     if old.log_level != new.log_level {
         out.push(format!("log_level {} -> {}", old.log_level.as_str(), new.log_level.as_str()));
     }
+    if old.brainflow_library != new.brainflow_library {
+        let show = |p: &Option<std::path::PathBuf>| p.as_ref().map_or("none".to_owned(), |p| p.display().to_string());
+        out.push(format!("brainflow.library {} -> {}", show(&old.brainflow_library), show(&new.brainflow_library)));
+    }
     if old.monitoring != new.monitoring {
         out.push(format!("monitoring.listen {} -> {}", old.monitoring.listen, new.monitoring.listen));
     }
@@ -406,6 +410,7 @@ pub fn summarize_changes(old: &Config, new: &Config) -> Vec<String> {
         if a.on_breaker_open != b.on_breaker_open { sections.push("on_breaker_open"); }
         if a.follow_percent_decrease != b.follow_percent_decrease { sections.push("follow_percent_decrease"); }
         if a.salt != b.salt { sections.push("salt"); }
+        if a.legacy != b.legacy { sections.push("legacy"); }
         if a.targeting != b.targeting && sa == sb { sections.push("targeting"); }
         if a.stickiness != b.stickiness && sa == sb { sections.push("stickiness"); }
         if !sections.is_empty() {

@@ -335,3 +335,25 @@ fn operator_fuzz_inputs_are_handled() {
         assert_eq!(d.path, toggles::Path::Rust, "{serial:.10}");
     }
 }
+
+#[test]
+fn legacy_brainflow_is_refused_where_it_cannot_serve() {
+    assert_eq!(
+        message("boards:\n  synthetic:\n    mode: shadow\n    legacy: brainflow\n"),
+        ":4:13: boards.synthetic.legacy: shadow and standby do not run against BrainFlow's library yet (both sides must share one device read); use mode cpp or rust with legacy: brainflow, or legacy: core_cpp for shadow and standby"
+    );
+    assert!(message("boards:\n  cyton:\n    mode: rust\n    legacy: brainflow\n    targeting:\n      - serve: standby\n        serial_number: [A]\n").contains("boards.cyton.legacy: shadow and standby do not run"));
+    assert_eq!(
+        message("boards:\n  muse_2:\n    mode: rust\n    legacy: brainflow\n"),
+        ":4:13: boards.muse_2.legacy: muse_2 has no C++ path in switchyard (it is Rust-only), so no legacy library serves it; remove legacy"
+    );
+    assert!(message("boards:\n  cyton:\n    mode: rust\n    legacy: brainflw\n").contains("boards.cyton.legacy: unknown variant `brainflw`"));
+    assert!(message("brainflow:\n  libary: x\nboards: {}\n").contains("brainflow.libary: unknown field `libary`"));
+    // Accepted: the library path is the runtime's to load, and `check` loads it.
+    let dir = tempfile::tempdir().unwrap();
+    let path = write(dir.path(), "bf.yaml", b"brainflow:\n  library: /opt/brainflow/lib/libBoardController.so\nboards:\n  cyton:\n    mode: rust\n    legacy: brainflow\n");
+    let (config, _) = toggles::load_file(&path).unwrap();
+    assert_eq!(config.board(board_api::BoardId::Cyton).legacy, toggles::Legacy::BrainFlow);
+    assert_eq!(config.brainflow_library.as_deref(), Some(Path::new("/opt/brainflow/lib/libBoardController.so")));
+    assert!(config.uses_brainflow());
+}

@@ -1,0 +1,91 @@
+//! Sessions whose C++ path is BrainFlow's own library (`legacy: brainflow`): served by
+//! BrainFlow in `cpp` mode, fallen back to by `rust` sessions, and refused with the reason
+//! when the library is unusable while every other board runs.
+
+mod common;
+
+use board_api::{Board, BoardId};
+use common::*;
+use std::time::Duration;
+use switchyard::FAILOVER_MARKER;
+use toggles::Path;
+
+const LIMIT: Duration = Duration::from_secs(20);
+
+fn yaml(library: &std::path::Path, mode: &str, faults: &str) -> String {
+    let faults = if faults.is_empty() { String::new() } else { format!("    faults: {{ {faults} }}\n") };
+    format!(
+        "brainflow:\n  library: {}\nboards:\n  synthetic:\n    mode: {mode}\n    legacy: brainflow\n    breaker:\n      minimum_calls: 5\n      window: {{ calls: 20 }}\n      open_wait: 60s\n{faults}",
+        library.display()
+    )
+}
+
+#[test]
+fn cpp_sessions_are_served_by_brainflow() {
+    let library = brainflow::brainflow_library();
+    let config = ConfigFile::new(&yaml(&library, "cpp", ""));
+    let runtime = config.runtime();
+    let mut s = runtime.open(BoardId::Synthetic, synthetic_params(1, "bf-cpp"));
+    s.prepare_session().unwrap();
+    assert_eq!(s.path(), Path::Cpp);
+    assert_eq!(s.config_board("x").unwrap(), "Config:x");
+    s.start_stream(45_000).unwrap();
+    let mut got = Collected::new();
+    got.until(&mut s, 30, LIMIT);
+    assert!(got.samples.iter().all(|x| x.len() == SYNTH_ROWS));
+    // BrainFlow's generator is unseeded: its values are not ours. Its package numbers
+    // count up by one and its timestamps are now.
+    let packages: Vec<f64> = got.samples.iter().map(|x| x[0]).collect();
+    assert!(packages.windows(2).all(|w| (w[1] - w[0]).rem_euclid(256.0) == 1.0), "{packages:?}");
+    assert!(got.samples[0][SYNTH_TIMESTAMP_ROW] > 1.7e9);
+    // Another session on the same config is a separate BrainFlow session.
+    let mut other = runtime.open(BoardId::Synthetic, synthetic_params(2, "bf-cpp-2"));
+    other.prepare_session().unwrap();
+    other.release_session().unwrap();
+    s.release_session().unwrap();
+}
+
+#[test]
+fn a_failing_rust_session_falls_back_to_brainflow() {
+    let library = brainflow::brainflow_library();
+    let config = ConfigFile::new(&yaml(&library, "rust", ""));
+    let runtime = config.runtime();
+    let mut s = runtime.open(BoardId::Synthetic, synthetic_params(3, "bf-rust"));
+    s.prepare_session().unwrap();
+    s.start_stream(45_000).unwrap();
+    let mut got = Collected::new();
+    got.until(&mut s, 50, LIMIT);
+    assert_eq!(s.path(), Path::Rust);
+    config.change(&runtime, &yaml(&library, "rust", "error_rate: 100"));
+    let before = got.samples.len();
+    got.until(&mut s, before + 50, LIMIT);
+    assert_eq!(s.path(), Path::Cpp, "the session moved to BrainFlow");
+    assert_eq!(s.failovers(), 1);
+    let markers: Vec<f64> = got.samples[before..].iter().map(|x| x[SYNTH_MARKER_ROW]).filter(|m| *m != 0.0).collect();
+    assert_eq!(markers, vec![FAILOVER_MARKER], "exactly one failover marker");
+    // BrainFlow's own answer, from BrainFlow.
+    assert_eq!(s.config_board("y").unwrap(), "Config:y");
+    s.release_session().unwrap();
+}
+
+#[test]
+fn an_unusable_library_refuses_only_its_boards() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("libBoardController.so");
+    let text = format!("{}  playback: cpp\n  cyton_daisy: cpp\n", yaml(&missing, "cpp", ""));
+    let config = ConfigFile::new(&text);
+    let runtime = config.runtime();
+    let mut s = runtime.open(BoardId::Synthetic, synthetic_params(4, "bf-missing"));
+    let e = s.prepare_session().unwrap_err();
+    assert!(e.message.contains("the C++ path of board synthetic (-1) is refused"), "{e}");
+    assert!(e.message.contains("no such file"), "{e}");
+    // A board on switchyard's own core is untouched.
+    let recording = dir.path().join("rec.csv");
+    let line: Vec<String> = (0..SYNTH_ROWS).map(|i| format!("{i}.0")).collect();
+    std::fs::write(&recording, format!("{}\n", line.join("\t"))).unwrap();
+    let params = board_api::InputParams { file: recording.display().to_string(), master_board: BoardId::Synthetic.id(), ..Default::default() };
+    let mut playback = runtime.open(BoardId::PlaybackFile, params);
+    playback.prepare_session().unwrap();
+    assert_eq!(playback.path(), Path::Cpp);
+    playback.release_session().unwrap();
+}
