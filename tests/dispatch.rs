@@ -367,3 +367,23 @@ fn many_concurrent_sessions_in_mixed_modes_lose_nothing_and_leak_no_thread() {
     drop(runtime);
     wait_for("worker threads to exit", LIMIT, || thread_count() <= baseline + 2);
 }
+
+#[test]
+fn a_rust_callers_error_reaches_the_caller_and_never_counts_against_rust() {
+    // STREAM_ALREADY_RUN_ERROR is the caller's wrong call order: returned as it is, no
+    // failover, and the breaker (minimum_calls 5, 50%) must not count it as a failure.
+    let config = ConfigFile::new(&synthetic_yaml("rust", "", ""));
+    let runtime = config.runtime();
+    let kind = runtime.kind(BoardId::Synthetic).clone();
+    let mut s = started(&runtime, 3, "dev-1");
+    for _ in 0..10 {
+        let e = s.start_stream(45_000).unwrap_err();
+        assert_eq!(e.code, ExitCode::StreamAlreadyRunError);
+    }
+    assert_eq!(s.path(), Path::Rust);
+    assert_eq!(s.failovers(), 0);
+    let snapshot = kind.breaker.snapshot();
+    assert_eq!(snapshot.state, breaker::State::Closed);
+    assert_eq!(snapshot.failed_in_window, 0, "caller errors counted as failures: {snapshot:?}");
+    s.release_session().unwrap();
+}

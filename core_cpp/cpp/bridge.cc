@@ -202,6 +202,16 @@ std::unique_ptr<RingBufferSession> new_ring_buffer(std::size_t rows, std::size_t
     return std::make_unique<RingBufferSession>(rows, capacity);
 }
 
+rust::Vec<ExitCodeEntry> exit_code_table() {
+    rust::Vec<ExitCodeEntry> table;
+#define SWITCHYARD_EXIT_CODE_ENTRY(NAME, NUMBER)                                      \
+    static_assert(static_cast<int>(ExitCode::NAME) == (NUMBER), #NAME " has two numbers"); \
+    table.push_back(ExitCodeEntry{static_cast<std::int32_t>(ExitCode::NAME), rust::String(#NAME)});
+    SWITCHYARD_EXIT_CODES(SWITCHYARD_EXIT_CODE_ENTRY)
+#undef SWITCHYARD_EXIT_CODE_ENTRY
+    return table;
+}
+
 void bridge_noop() noexcept {}
 
 void throw_for_test(std::uint8_t kind) {

@@ -15,6 +15,7 @@ namespace legacy {
 
 struct SessionParams;
 struct DecodeStats;
+struct ExitCodeEntry;
 class Board;
 class CytonBoard;
 class CytonDecoder;
@@ -104,6 +105,10 @@ private:
 };
 
 std::unique_ptr<RingBufferSession> new_ring_buffer(std::size_t rows, std::size_t capacity);
+
+// Every exit code the C++ core was compiled with (name and number), for the test that
+// proves it matches board_api::ExitCode.
+rust::Vec<ExitCodeEntry> exit_code_table();
 
 // An empty call, to measure the cost of crossing the bridge.
 void bridge_noop() noexcept;

@@ -33,6 +33,12 @@ pub(crate) mod ffi {
         dropped_samples: u64,
     }
 
+    /// One row of the C++ core's exit-code table, as the C++ compiler saw it.
+    struct ExitCodeEntry {
+        code: i32,
+        name: String,
+    }
+
     // SAFETY: these declarations match cpp/bridge.h exactly (cxx checks the signatures
     // when it compiles the generated C++); every function that can throw returns Result.
     unsafe extern "C++" {
@@ -88,6 +94,7 @@ pub(crate) mod ffi {
         fn dropped(self: &RingBufferSession) -> Result<u64>;
         fn allocated_samples(self: &RingBufferSession) -> Result<usize>;
 
+        fn exit_code_table() -> Vec<ExitCodeEntry>;
         fn bridge_noop();
         fn throw_for_test(kind: u8) -> Result<()>;
     }

@@ -63,6 +63,13 @@ pub fn throw_in_cpp_for_test(kind: u8) -> board_api::Result<()> {
     ffi::throw_for_test(kind).map_err(|e| to_board_error(&e))
 }
 
+/// The C++ core's exit-code table as it was compiled (number and BrainFlow name), so a
+/// test can prove it is `board_api::ExitCode`'s.
+#[doc(hidden)]
+pub fn cpp_exit_code_table() -> Vec<(i32, String)> {
+    ffi::exit_code_table().into_iter().map(|e| (e.code, e.name)).collect()
+}
+
 fn session_params(board: BoardId, params: &InputParams) -> board_api::Result<ffi::SessionParams> {
     let seed = if board == BoardId::Synthetic { params.seed()? } else { None };
     let timeout = params.timeout_or(DEFAULT_REPLY_TIMEOUT);

@@ -23,3 +23,10 @@ fn exception_not_derived_from_std_exception_does_not_abort() {
     assert_eq!(e.code, ExitCode::GeneralError);
     assert!(e.message.contains("not derived from std::exception"), "{e}");
 }
+
+#[test]
+fn the_cpp_exit_code_table_is_board_api_s() {
+    let cpp = core_cpp::cpp_exit_code_table();
+    let rust: Vec<(i32, String)> = ExitCode::ALL.iter().map(|c| (c.code(), c.name().to_owned())).collect();
+    assert_eq!(cpp, rust, "the C++ core and board_api::ExitCode disagree on the exit codes");
+}
