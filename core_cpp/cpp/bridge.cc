@@ -104,7 +104,12 @@ std::size_t StreamDecoderSession::num_rows() const noexcept {
     return cyton ? cyton->num_rows() : playback->num_rows();
 }
 
+void StreamDecoderSession::throw_on_every_call(std::uint8_t kind) noexcept { throw_kind = kind; }
+
 void StreamDecoderSession::observe_command(rust::Slice<const std::uint8_t> command) {
+    if (throw_kind >= 0) {
+        throw_for_test(static_cast<std::uint8_t>(throw_kind));
+    }
     if (cyton) {
         cyton->observe_command(command.data(), command.size());
     }
@@ -112,6 +117,9 @@ void StreamDecoderSession::observe_command(rust::Slice<const std::uint8_t> comma
 
 std::size_t StreamDecoderSession::decode(rust::Slice<const std::uint8_t> bytes, double timestamp) {
     decoded.clear();
+    if (throw_kind >= 0) {
+        throw_for_test(static_cast<std::uint8_t>(throw_kind));
+    }
     if (cyton) {
         return cyton->decode(bytes.data(), bytes.size(), timestamp, decoded);
     }
@@ -160,6 +168,9 @@ SyntheticGeneratorSession::~SyntheticGeneratorSession() = default;
 void SyntheticGeneratorSession::generate(std::size_t count, double first_timestamp, double period) {
     default_samples.clear();
     auxiliary_samples.clear();
+    if (throw_kind >= 0) {
+        throw_for_test(static_cast<std::uint8_t>(throw_kind));
+    }
     generator->generate(count, first_timestamp, period, default_samples, auxiliary_samples);
 }
 
@@ -172,6 +183,8 @@ rust::Slice<const double> SyntheticGeneratorSession::auxiliary_output() const no
 }
 
 std::uint64_t SyntheticGeneratorSession::next_index() const noexcept { return generator->next_index(); }
+
+void SyntheticGeneratorSession::throw_on_every_call(std::uint8_t kind) noexcept { throw_kind = kind; }
 
 std::unique_ptr<SyntheticGeneratorSession> new_synthetic_generator(std::uint64_t seed) {
     return std::make_unique<SyntheticGeneratorSession>(seed);

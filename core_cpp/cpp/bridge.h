@@ -60,11 +60,14 @@ public:
     std::size_t decode(rust::Slice<const std::uint8_t> bytes, double timestamp);
     rust::Slice<const double> output() const noexcept;
     DecodeStats stats() const;
+    // Tests only: every later decode and observe_command throws (kinds as throw_for_test).
+    void throw_on_every_call(std::uint8_t kind) noexcept;
 
 private:
     std::unique_ptr<CytonDecoder> cyton;
     std::unique_ptr<PlaybackDecoder> playback;
     std::vector<double> decoded;
+    int throw_kind = -1;
 };
 
 std::unique_ptr<StreamDecoderSession> new_stream_decoder(const SessionParams &params);
@@ -78,9 +81,12 @@ public:
     rust::Slice<const double> default_output() const noexcept;
     rust::Slice<const double> auxiliary_output() const noexcept;
     std::uint64_t next_index() const noexcept;
+    // Tests only: every later generate throws (kinds as throw_for_test).
+    void throw_on_every_call(std::uint8_t kind) noexcept;
 
 private:
     std::unique_ptr<SyntheticGenerator> generator;
+    int throw_kind = -1;
     std::vector<double> default_samples;
     std::vector<double> auxiliary_samples;
 };

@@ -73,6 +73,7 @@ pub(crate) mod ffi {
         fn decode(self: Pin<&mut StreamDecoderSession>, bytes: &[u8], timestamp: f64) -> Result<usize>;
         fn output(self: &StreamDecoderSession) -> &[f64];
         fn stats(self: &StreamDecoderSession) -> Result<DecodeStats>;
+        fn throw_on_every_call(self: Pin<&mut StreamDecoderSession>, kind: u8);
 
         type SyntheticGeneratorSession;
         fn new_synthetic_generator(seed: u64) -> Result<UniquePtr<SyntheticGeneratorSession>>;
@@ -85,6 +86,7 @@ pub(crate) mod ffi {
         fn default_output(self: &SyntheticGeneratorSession) -> &[f64];
         fn auxiliary_output(self: &SyntheticGeneratorSession) -> &[f64];
         fn next_index(self: &SyntheticGeneratorSession) -> u64;
+        fn throw_on_every_call(self: Pin<&mut SyntheticGeneratorSession>, kind: u8);
 
         type RingBufferSession;
         fn new_ring_buffer(rows: usize, capacity: usize) -> Result<UniquePtr<RingBufferSession>>;

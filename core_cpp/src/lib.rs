@@ -303,6 +303,16 @@ impl CppDecoder {
         let inner = cpp(ffi::new_stream_decoder(&session))?;
         Ok(CppDecoder { inner })
     }
+
+    /// A decoder for `board` whose every `decode` and `observe_command` throws in C++
+    /// (`kind` as in [`throw_in_cpp_for_test`]), for tests that prove a failing C++
+    /// decoder is an error with its code, never a silent 0.
+    #[doc(hidden)]
+    pub fn throwing_for_test(board: BoardId, params: &InputParams, kind: u8) -> board_api::Result<CppDecoder> {
+        let mut decoder = CppDecoder::new(board, params)?;
+        decoder.inner.pin_mut().throw_on_every_call(kind);
+        Ok(decoder)
+    }
 }
 
 impl StreamDecoder for CppDecoder {
@@ -310,23 +320,14 @@ impl StreamDecoder for CppDecoder {
         self.inner.num_rows()
     }
 
-    fn observe_command(&mut self, command: &[u8]) {
-        if let Err(e) = self.inner.pin_mut().observe_command(command) {
-            tracing::error!(error = %to_board_error(&e), "C++ decoder failed to observe a command");
-        }
+    fn observe_command(&mut self, command: &[u8]) -> board_api::Result<()> {
+        cpp(self.inner.pin_mut().observe_command(command))
     }
 
-    fn decode(&mut self, bytes: &[u8], timestamp: f64, out: &mut Vec<f64>) -> usize {
-        match self.inner.pin_mut().decode(bytes, timestamp) {
-            Ok(count) => {
-                out.extend_from_slice(self.inner.output());
-                count
-            }
-            Err(e) => {
-                tracing::error!(error = %to_board_error(&e), bytes = bytes.len(), "C++ decoder failed");
-                0
-            }
-        }
+    fn decode(&mut self, bytes: &[u8], timestamp: f64, out: &mut Vec<f64>) -> board_api::Result<usize> {
+        let count = cpp(self.inner.pin_mut().decode(bytes, timestamp))?;
+        out.extend_from_slice(self.inner.output());
+        Ok(count)
     }
 
     fn counters(&self) -> DecodeCounters {
@@ -346,10 +347,21 @@ impl std::fmt::Debug for CppSyntheticGenerator {
 }
 
 impl CppSyntheticGenerator {
-    pub fn new(seed: u64) -> CppSyntheticGenerator {
-        let inner = ffi::new_synthetic_generator(seed)
-            .unwrap_or_else(|e| panic!("the C++ synthetic generator could not be allocated: {}", e.what()));
-        CppSyntheticGenerator { inner }
+    /// A generator for `seed`. Allocating it is the only way this can fail (out of
+    /// memory on the C++ side), reported as GENERAL_ERROR rather than a panic.
+    pub fn new(seed: u64) -> board_api::Result<CppSyntheticGenerator> {
+        let inner = cpp(ffi::new_synthetic_generator(seed))?;
+        Ok(CppSyntheticGenerator { inner })
+    }
+
+    /// A generator whose every `generate` throws in C++ (`kind` as in
+    /// [`throw_in_cpp_for_test`]), for tests that prove a failing C++ generator is an
+    /// error and never a panic.
+    #[doc(hidden)]
+    pub fn throwing_for_test(kind: u8) -> board_api::Result<CppSyntheticGenerator> {
+        let mut generator = CppSyntheticGenerator::new(0)?;
+        generator.inner.pin_mut().throw_on_every_call(kind);
+        Ok(generator)
     }
 }
 
@@ -361,12 +373,11 @@ impl SampleGenerator for CppSyntheticGenerator {
         period: f64,
         default_out: &mut Vec<f64>,
         auxiliary_out: &mut Vec<f64>,
-    ) {
-        if let Err(e) = self.inner.pin_mut().generate(count, first_timestamp, period) {
-            panic!("the C++ synthetic generator failed: {}", to_board_error(&e));
-        }
+    ) -> board_api::Result<()> {
+        cpp(self.inner.pin_mut().generate(count, first_timestamp, period))?;
         default_out.extend_from_slice(self.inner.default_output());
         auxiliary_out.extend_from_slice(self.inner.auxiliary_output());
+        Ok(())
     }
 
     fn next_index(&self) -> u64 {

@@ -763,7 +763,7 @@ fn prepare_dual(cell: &SessionCell, serving: Side) -> Result<Dual> {
             // Both generators from one seed: that is what makes them comparable.
             let seed = params.seed()?.unwrap_or_else(factory::clock_seed);
             (
-                Box::new(SyntheticProducer::new(core_cpp::CppSyntheticGenerator::new(seed))),
+                Box::new(SyntheticProducer::new(core_cpp::CppSyntheticGenerator::new(seed)?)),
                 Box::new(SyntheticProducer::new(rust_boards::SyntheticGenerator::new(seed))),
                 BoardId::Synthetic,
                 None,
