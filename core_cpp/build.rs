@@ -9,11 +9,12 @@ use std::path::{Path, PathBuf};
 
 use board_api::ExitCode;
 
-const SOURCES: [&str; 8] = [
+const SOURCES: [&str; 9] = [
     "cpp/board.cc",
     "cpp/bridge.cc",
     "cpp/cyton_board.cc",
     "cpp/cyton_decoder.cc",
+    "cpp/log.cc",
     "cpp/playback.cc",
     "cpp/ring_buffer.cc",
     "cpp/serial_port.cc",

@@ -3,12 +3,14 @@
 #include <chrono>
 #include <stdexcept>
 #include <string>
+#include <thread>
 
 #include "board.h"
 #include "brainflow_exception.h"
 #include "core_cpp/src/bridge.rs.h"
 #include "cyton_board.h"
 #include "cyton_decoder.h"
+#include "log.h"
 #include "playback.h"
 #include "ring_buffer.h"
 #include "synthetic.h"
@@ -32,10 +34,23 @@ BoardSession::BoardSession(std::unique_ptr<Board> owned) : board(std::move(owned
 
 BoardSession::~BoardSession() = default;
 
-void BoardSession::prepare_session() { board->prepare_session(); }
-void BoardSession::start_stream(std::size_t buffer_size) { board->start_stream(buffer_size); }
-void BoardSession::stop_stream() { board->stop_stream(); }
-void BoardSession::release_session() { board->release_session(); }
+// Each lifecycle call is a span, nested under the Rust call that crossed into it.
+void BoardSession::prepare_session() {
+    SY_SPAN(span, Info, "core_cpp::board", "prepare_session", "board_id", board->board_id());
+    board->prepare_session();
+}
+void BoardSession::start_stream(std::size_t buffer_size) {
+    SY_SPAN(span, Info, "core_cpp::board", "start_stream", "board_id,buffer_size", board->board_id(), buffer_size);
+    board->start_stream(buffer_size);
+}
+void BoardSession::stop_stream() {
+    SY_SPAN(span, Info, "core_cpp::board", "stop_stream", "board_id", board->board_id());
+    board->stop_stream();
+}
+void BoardSession::release_session() {
+    SY_SPAN(span, Info, "core_cpp::board", "release_session", "board_id", board->board_id());
+    board->release_session();
+}
 bool BoardSession::is_prepared() const noexcept { return board->is_prepared(); }
 std::size_t BoardSession::num_rows(std::int32_t preset) const { return board->num_rows(preset); }
 std::size_t BoardSession::board_data_count(std::int32_t preset) { return board->board_data_count(preset); }
@@ -116,6 +131,7 @@ void StreamDecoderSession::observe_command(rust::Slice<const std::uint8_t> comma
 }
 
 std::size_t StreamDecoderSession::decode(rust::Slice<const std::uint8_t> bytes, double timestamp) {
+    SY_SPAN(span, Debug, "core_cpp::decoder", "decode_batch", "bytes", bytes.size());
     decoded.clear();
     if (throw_kind >= 0) {
         throw_for_test(static_cast<std::uint8_t>(throw_kind));
@@ -223,6 +239,35 @@ rust::Vec<ExitCodeEntry> exit_code_table() {
     SWITCHYARD_EXIT_CODES(SWITCHYARD_EXIT_CODE_ENTRY)
 #undef SWITCHYARD_EXIT_CODE_ENTRY
     return table;
+}
+
+void set_cpp_log_level(std::uint8_t level) noexcept { log::max_level.store(level, std::memory_order_relaxed); }
+
+void log_for_test(rust::Slice<const std::uint8_t> message, std::uint32_t times) {
+    const std::string text(reinterpret_cast<const char *>(message.data()), message.size());
+    if (times == 1) {
+        SY_LOG(Warn, "core_cpp::test", "line,text", "logged on purpose by log_for_test", 0, text);
+        return;
+    }
+    // A storm has a statement of its own, so its rate limit is its own.
+    for (std::uint32_t i = 0; i < times; ++i) {
+        SY_LOG(Warn, "core_cpp::test", "line,text", "a storm logged on purpose by log_for_test", i, text);
+    }
+}
+
+void span_for_test(bool under_captured) {
+    auto body = [](std::uint64_t parent) {
+        SY_SPAN_UNDER(span, parent, Info, "core_cpp::test", "test_span", "purpose", "span_for_test");
+        SY_LOG(Info, "core_cpp::test", "", "inside the test span");
+    };
+    if (!under_captured) {
+        body(0);
+        return;
+    }
+    const std::uint64_t parent = log::capture_current();
+    std::thread worker([&] { body(parent); });
+    worker.join();
+    log::release_captured(parent);
 }
 
 void bridge_noop() noexcept {}

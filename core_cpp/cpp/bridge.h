@@ -116,6 +116,15 @@ std::unique_ptr<RingBufferSession> new_ring_buffer(std::size_t rows, std::size_t
 // proves it matches board_api::ExitCode.
 rust::Vec<ExitCodeEntry> exit_code_table();
 
+// The most verbose level Rust's subscribers want (0 off, 1 error .. 5 trace).
+void set_cpp_log_level(std::uint8_t level) noexcept;
+// Tests only: logs `message` once, or `times` times from another statement (warn,
+// core_cpp::test).
+void log_for_test(rust::Slice<const std::uint8_t> message, std::uint32_t times);
+// Tests only: opens a span and logs one line in it, on this thread or (under_captured)
+// on a new thread whose span is parented to this thread's current span.
+void span_for_test(bool under_captured);
+
 // An empty call, to measure the cost of crossing the bridge.
 void bridge_noop() noexcept;
 // Throws on purpose (kind 0: BrainFlowException with BOARD_NOT_READY_ERROR, 1: a

@@ -3,8 +3,10 @@
 //! Every C++ call that can fail is declared `-> Result<..>`; `cpp/trycatch.h` installs
 //! cxx's `rust::behavior::trycatch` so that any C++ exception, of any type, arrives here
 //! as an `Err` whose text is `"<exit code>|<message>"` ([`to_board_error`] parses it).
-//! Data crosses as slices, one call per batch.
+//! Data crosses as slices, one call per batch. C++ log lines and spans come the other
+//! way, through the `extern "Rust"` functions of [`crate::trace`].
 
+use crate::trace::{capture_current_span, cpp_event, cpp_span_close, cpp_span_open, register_cpp_site, release_captured_span};
 use board_api::{BoardError, ExitCode};
 
 #[cxx::bridge(namespace = "switchyard::legacy")]
@@ -97,8 +99,28 @@ pub(crate) mod ffi {
         fn allocated_samples(self: &RingBufferSession) -> Result<usize>;
 
         fn exit_code_table() -> Vec<ExitCodeEntry>;
+        fn set_cpp_log_level(level: u8);
+        fn log_for_test(message: &[u8], times: u32);
+        fn span_for_test(under_captured: bool);
         fn bridge_noop();
         fn throw_for_test(kind: u8) -> Result<()>;
+    }
+    // What C++ calls in Rust: its log lines and spans (see crate::trace). None panics.
+    extern "Rust" {
+        fn register_cpp_site(
+            level: u8,
+            is_span: bool,
+            target: &str,
+            name: &str,
+            file: &str,
+            line: u32,
+            keys: &str,
+        ) -> u32;
+        fn cpp_event(site: u32, message: &[u8], values: &[u8]);
+        fn cpp_span_open(site: u32, parent: u64, values: &[u8]) -> u64;
+        fn cpp_span_close(handle: u64);
+        fn capture_current_span() -> u64;
+        fn release_captured_span(handle: u64);
     }
 }
 

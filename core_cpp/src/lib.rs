@@ -20,6 +20,13 @@
 //! which becomes a [`board_api::BoardError`] with that exit code. No C++ exception can
 //! abort the process, and no C++ thread lets one escape.
 //!
+//! # Logging across the boundary
+//! The C++ core never writes to stdout or stderr. Its `SY_LOG` and `SY_SPAN` statements
+//! (`cpp/log.h`) cross into [`trace`], which turns them into `tracing` events and spans
+//! with their own target (`core_cpp::cyton`, `core_cpp::board`, ...), file and line,
+//! nested under the Rust span that called in (the Cyton reader thread's span under the
+//! call that started the stream). Messages are cut and escaped, storms rate-limited.
+//!
 //! # Threading model of the C++ side
 //! - Synthetic and playback boards have no thread: `start_stream` notes the time, and
 //!   every read (count, get, marker, stop) first produces the samples due since then
@@ -37,6 +44,7 @@
 //! the clock as BrainFlow does.
 
 mod bridge;
+pub mod trace;
 
 use std::pin::Pin;
 use std::time::Duration;
@@ -61,6 +69,23 @@ pub fn bridge_noop() {
 #[doc(hidden)]
 pub fn throw_in_cpp_for_test(kind: u8) -> board_api::Result<()> {
     ffi::throw_for_test(kind).map_err(|e| to_board_error(&e))
+}
+
+/// Logs `message` once, or `times` times from a second C++ statement (a storm), at warn
+/// with target `core_cpp::test`, for tests of what crosses: truncation, escaping, rate
+/// limiting.
+#[doc(hidden)]
+pub fn log_in_cpp_for_test(message: &[u8], times: u32) {
+    trace::sync_cpp_log_level();
+    ffi::log_for_test(message, times);
+}
+
+/// Opens a C++ span and logs in it, on this thread or (`on_cpp_thread`) on a thread the
+/// C++ side starts, for tests of span nesting across the bridge.
+#[doc(hidden)]
+pub fn span_in_cpp_for_test(on_cpp_thread: bool) {
+    trace::sync_cpp_log_level();
+    ffi::span_for_test(on_cpp_thread);
 }
 
 /// The C++ core's exit-code table as it was compiled (number and BrainFlow name), so a
@@ -136,6 +161,7 @@ impl CppBoard {
             ));
         }
         let layout = if board == BoardId::PlaybackFile { master_descriptor(params).ok() } else { None };
+        trace::sync_cpp_log_level();
         let session = session_params(board, params)
             .and_then(|p| ffi::new_board_session(&p).map_err(|e| to_board_error(&e)));
         Ok(CppBoard { id: board, session, layout })
@@ -299,6 +325,7 @@ impl CppDecoder {
                 format!("board {board} has no legacy C++ stream decoder"),
             ));
         }
+        trace::sync_cpp_log_level();
         let session = session_params(board, params)?;
         let inner = cpp(ffi::new_stream_decoder(&session))?;
         Ok(CppDecoder { inner })
@@ -350,6 +377,7 @@ impl CppSyntheticGenerator {
     /// A generator for `seed`. Allocating it is the only way this can fail (out of
     /// memory on the C++ side), reported as GENERAL_ERROR rather than a panic.
     pub fn new(seed: u64) -> board_api::Result<CppSyntheticGenerator> {
+        trace::sync_cpp_log_level();
         let inner = cpp(ffi::new_synthetic_generator(seed))?;
         Ok(CppSyntheticGenerator { inner })
     }
