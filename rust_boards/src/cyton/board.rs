@@ -240,7 +240,11 @@ impl Board for CytonBoard {
         let board = self.board;
         let thread = std::thread::Builder::new()
             .name(format!("{}-reader", board.kind()))
-            .spawn(move || reader_loop(port, wake_read, shared, board))
+            .spawn({
+                // The reader's events belong to the call that started the stream.
+                let span = tracing::Span::current();
+                move || span.in_scope(|| reader_loop(port, wake_read, shared, board))
+            })
             .map_err(|e| BoardError::new(ExitCode::StreamThreadError, format!("cannot start the reader thread: {e}")))?;
         self.reader = Some(Reader { wake: wake_write, thread });
         if let Err(e) = self.send(b"b") {
