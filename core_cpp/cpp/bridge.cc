@@ -7,6 +7,7 @@
 
 #include "board.h"
 #include "brainflow_exception.h"
+#include "bridge_checks.h"
 #include "core_cpp/src/bridge.rs.h"
 #include "cyton_board.h"
 #include "cyton_decoder.h"
@@ -53,7 +54,14 @@ void BoardSession::release_session() {
 }
 bool BoardSession::is_prepared() const noexcept { return board->is_prepared(); }
 std::size_t BoardSession::num_rows(std::int32_t preset) const { return board->num_rows(preset); }
-std::size_t BoardSession::board_data_count(std::int32_t preset) { return board->board_data_count(preset); }
+std::size_t BoardSession::board_data_count(std::int32_t preset) {
+    if (misreport && !board->is_prepared()) {
+        return 1;  // tests only: a released board that still claims a sample
+    }
+    return board->board_data_count(preset);
+}
+
+void BoardSession::misreport_for_test() noexcept { misreport = true; }
 
 std::size_t BoardSession::read_samples(bool remove, std::size_t max_samples, std::int32_t preset,
                                        rust::Slice<double> out) {
@@ -62,7 +70,9 @@ std::size_t BoardSession::read_samples(bool remove, std::size_t max_samples, std
         throw BrainFlowException(ExitCode::INVALID_ARGUMENTS_ERROR,
                                  "read_samples: the output holds fewer than max_samples samples");
     }
-    return board->read_samples(remove, max_samples, preset, out.data());
+    const std::size_t got = board->read_samples(remove, max_samples, preset, out.data());
+    SY_BRIDGE_CHECK(got <= max_samples, "read_samples wrote more samples than asked for");
+    return got;
 }
 
 rust::String BoardSession::config_board(rust::Str config) {
@@ -136,11 +146,13 @@ std::size_t StreamDecoderSession::decode(rust::Slice<const std::uint8_t> bytes, 
     if (throw_kind >= 0) {
         throw_for_test(static_cast<std::uint8_t>(throw_kind));
     }
-    if (cyton) {
-        return cyton->decode(bytes.data(), bytes.size(), timestamp, decoded);
-    }
-    return playback->decode(bytes.data(), bytes.size(), timestamp, decoded);
+    const std::size_t count = cyton ? cyton->decode(bytes.data(), bytes.size(), timestamp, decoded)
+                                    : playback->decode(bytes.data(), bytes.size(), timestamp, decoded);
+    SY_BRIDGE_CHECK(decoded.size() == count * num_rows(), "the decoder's output is not count x rows values");
+    return misreport ? count + 1 : count;  // tests only: a count the output does not back
 }
+
+void StreamDecoderSession::misreport_for_test() noexcept { misreport = true; }
 
 rust::Slice<const double> StreamDecoderSession::output() const noexcept {
     return rust::Slice<const double>(decoded.data(), decoded.size());
@@ -188,6 +200,7 @@ void SyntheticGeneratorSession::generate(std::size_t count, double first_timesta
         throw_for_test(static_cast<std::uint8_t>(throw_kind));
     }
     generator->generate(count, first_timestamp, period, default_samples, auxiliary_samples);
+    SY_BRIDGE_CHECK(default_samples.size() % count == 0 || count == 0, "the generator's output is not whole samples");
 }
 
 rust::Slice<const double> SyntheticGeneratorSession::default_output() const noexcept {
@@ -212,6 +225,7 @@ RingBufferSession::RingBufferSession(std::size_t rows, std::size_t capacity)
 RingBufferSession::~RingBufferSession() = default;
 
 void RingBufferSession::push(rust::Slice<const double> samples) {
+    SY_BRIDGE_CHECK(samples.size() % ring->rows() == 0, "push was given part of a sample");
     ring->push_many(samples.data(), samples.size() / ring->rows());
 }
 
@@ -278,6 +292,9 @@ void throw_for_test(std::uint8_t kind) {
         throw BrainFlowException(ExitCode::BOARD_NOT_READY_ERROR, "thrown on purpose by throw_for_test");
     case 1:
         throw std::out_of_range("thrown on purpose by throw_for_test");
+    case 3:
+        SY_BRIDGE_CHECK(false, "thrown on purpose by throw_for_test");
+        return;
     default:
         throw 42;
     }

@@ -41,9 +41,12 @@ public:
     std::uint64_t dropped_samples() const noexcept;
     rust::String stream_failure() const;
     DecodeStats decode_stats() const;
+    // Tests only: once released, the board claims a sample it does not have.
+    void misreport_for_test() noexcept;
 
 private:
     std::unique_ptr<Board> board;
+    bool misreport = false;
     CytonBoard *cyton = nullptr;  // the same object as `board` when it is a Cyton
 };
 
@@ -62,9 +65,12 @@ public:
     DecodeStats stats() const;
     // Tests only: every later decode and observe_command throws (kinds as throw_for_test).
     void throw_on_every_call(std::uint8_t kind) noexcept;
+    // Tests only: decode reports one sample more than it wrote.
+    void misreport_for_test() noexcept;
 
 private:
     std::unique_ptr<CytonDecoder> cyton;
+    bool misreport = false;
     std::unique_ptr<PlaybackDecoder> playback;
     std::vector<double> decoded;
     int throw_kind = -1;
@@ -128,7 +134,8 @@ void span_for_test(bool under_captured);
 // An empty call, to measure the cost of crossing the bridge.
 void bridge_noop() noexcept;
 // Throws on purpose (kind 0: BrainFlowException with BOARD_NOT_READY_ERROR, 1: a
-// std::exception, 2: an int), so tests can check that no exception aborts the process.
+// std::exception, 3: a broken bridge invariant in debug builds, else an int), so tests
+// can check that no exception aborts the process.
 void throw_for_test(std::uint8_t kind);
 
 }  // namespace legacy

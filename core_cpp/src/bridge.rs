@@ -67,6 +67,7 @@ pub(crate) mod ffi {
         fn dropped_samples(self: &BoardSession) -> u64;
         fn stream_failure(self: &BoardSession) -> Result<String>;
         fn decode_stats(self: &BoardSession) -> Result<DecodeStats>;
+        fn misreport_for_test(self: Pin<&mut BoardSession>);
 
         type StreamDecoderSession;
         fn new_stream_decoder(params: &SessionParams) -> Result<UniquePtr<StreamDecoderSession>>;
@@ -76,6 +77,7 @@ pub(crate) mod ffi {
         fn output(self: &StreamDecoderSession) -> &[f64];
         fn stats(self: &StreamDecoderSession) -> Result<DecodeStats>;
         fn throw_on_every_call(self: Pin<&mut StreamDecoderSession>, kind: u8);
+        fn misreport_for_test(self: Pin<&mut StreamDecoderSession>);
 
         type SyntheticGeneratorSession;
         fn new_synthetic_generator(seed: u64) -> Result<UniquePtr<SyntheticGeneratorSession>>;
@@ -139,8 +141,16 @@ unsafe impl Send for ffi::RingBufferSession {}
 /// Turns a C++ exception's `"<code>|<message>"` text into a [`BoardError`]. Text without
 /// a code (which our trycatch never produces) is a GENERAL_ERROR kept whole.
 pub(crate) fn to_board_error(exception: &cxx::Exception) -> BoardError {
-    parse_encoded_error(exception.what())
+    let error = parse_encoded_error(exception.what());
+    // The C++ side's own invariant checks (debug builds): as loud as the Rust side's.
+    crate::checks::bridge_check(!error.message.starts_with(BROKEN_INVARIANT), || {
+        error.message[BROKEN_INVARIANT.len()..].trim_start().to_owned()
+    });
+    error
 }
+
+/// How the C++ side's invariant checks start their message (`cpp/bridge_checks.h`).
+const BROKEN_INVARIANT: &str = "bridge invariant broken:";
 
 pub(crate) fn parse_encoded_error(text: &str) -> BoardError {
     match text.split_once('|') {
