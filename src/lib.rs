@@ -7,6 +7,7 @@
 #![forbid(unsafe_code)]
 
 pub mod dispatch;
+pub mod logging;
 pub mod serve;
 pub mod drill;
 

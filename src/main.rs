@@ -12,6 +12,9 @@ struct Cli {
     /// With no subcommand, `serve` runs on config/switchyard.yaml.
     #[command(subcommand)]
     command: Option<Command>,
+    /// Log lines on stderr as text, or as one JSON object per line (docs/architecture.md).
+    #[arg(long, global = true, value_enum, default_value_t = switchyard::logging::LogFormat::Text)]
+    log_format: switchyard::logging::LogFormat,
 }
 
 #[derive(Subcommand, Debug)]
@@ -28,6 +31,7 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    switchyard::logging::set_format(cli.log_format);
     let code = match &cli.command {
         Some(Command::Check(args)) => cli::check::run(args),
         Some(Command::Explain(args)) => cli::explain::run(args),

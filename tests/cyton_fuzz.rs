@@ -25,12 +25,12 @@ fn run_both(daisy: bool, steps: &[Step]) -> (Vec<f64>, DecodeCounters) {
     for (k, step) in steps.iter().enumerate() {
         match step {
             Step::Command(c) => {
-                cpp.observe_command(c);
-                rust.observe_command(c);
+                cpp.observe_command(c).unwrap();
+                rust.observe_command(c).unwrap();
             }
             Step::Bytes(b) => {
-                let c = cpp.decode(b, k as f64, &mut co);
-                let r = rust.decode(b, k as f64, &mut ro);
+                let c = cpp.decode(b, k as f64, &mut co).unwrap();
+                let r = rust.decode(b, k as f64, &mut ro).unwrap();
                 assert_eq!(c, r, "step {k}: emitted samples differ");
                 assert_eq!(cpp.counters(), rust.counters(), "step {k}: counters differ");
             }

@@ -394,3 +394,23 @@ fn sessions_without_identity_keep_their_random_bucket_across_reloads() {
     config.change(&runtime, &yaml(20, ""));
     assert_eq!(on_rust(), at_20, "re-deciding at the same percentage keeps every session where it is");
 }
+
+#[test]
+fn a_rust_callers_error_reaches_the_caller_and_never_counts_against_rust() {
+    // STREAM_ALREADY_RUN_ERROR is the caller's wrong call order: returned as it is, no
+    // failover, and the breaker (minimum_calls 5, 50%) must not count it as a failure.
+    let config = ConfigFile::new(&synthetic_yaml("rust", "", ""));
+    let runtime = config.runtime();
+    let kind = runtime.kind(BoardId::Synthetic).clone();
+    let mut s = started(&runtime, 3, "dev-1");
+    for _ in 0..10 {
+        let e = s.start_stream(45_000).unwrap_err();
+        assert_eq!(e.code, ExitCode::StreamAlreadyRunError);
+    }
+    assert_eq!(s.path(), Path::Rust);
+    assert_eq!(s.failovers(), 0);
+    let snapshot = kind.breaker.snapshot();
+    assert_eq!(snapshot.state, breaker::State::Closed);
+    assert_eq!(snapshot.failed_in_window, 0, "caller errors counted as failures: {snapshot:?}");
+    s.release_session().unwrap();
+}

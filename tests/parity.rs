@@ -55,7 +55,7 @@ fn assert_same_matrix_prefix(what: &str, cpp: &SampleMatrix, rust: &SampleMatrix
 #[test]
 fn synthetic_generators_agree_bit_for_bit_over_10000_samples() {
     for seed in [0u64, 1, 42, 0xDEAD_BEEF, u64::MAX] {
-        let mut cpp = CppSyntheticGenerator::new(seed);
+        let mut cpp = CppSyntheticGenerator::new(seed).unwrap();
         let mut rust = SyntheticGenerator::new(seed);
         let (mut cd, mut ca, mut rd, mut ra) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
         // Uneven batches, as reads after irregular pauses would ask for them.
@@ -66,8 +66,8 @@ fn synthetic_generators_agree_bit_for_bit_over_10000_samples() {
             }
             let n = (*batch).min(10_000 - produced);
             let first = 1_700_000_000.0 + produced as f64 / 250.0;
-            cpp.generate(n, first, 0.004, &mut cd, &mut ca);
-            rust.generate(n, first, 0.004, &mut rd, &mut ra);
+            cpp.generate(n, first, 0.004, &mut cd, &mut ca).unwrap();
+            rust.generate(n, first, 0.004, &mut rd, &mut ra).unwrap();
             produced += n;
         }
         assert_eq!(cpp.next_index(), 10_000);
@@ -77,7 +77,7 @@ fn synthetic_generators_agree_bit_for_bit_over_10000_samples() {
         // The check can fail: another seed gives other samples.
         let mut other = SyntheticGenerator::new(seed ^ 1);
         let (mut od, mut oa) = (Vec::new(), Vec::new());
-        other.generate(1, 0.0, 0.0, &mut od, &mut oa);
+        other.generate(1, 0.0, 0.0, &mut od, &mut oa).unwrap();
         assert_ne!(od[2].to_bits(), rd[2].to_bits(), "row 2 of sample 0 depends on the seed");
     }
 }
@@ -233,7 +233,7 @@ fn silent_board_is_not_ready_on_both_sides() {
 fn cyton_recording(samples: usize) -> String {
     let mut d = CytonDecoder::cyton();
     let mut values = Vec::new();
-    d.decode(&packet_stream(&EmulatorOptions::cyton(77), samples), 0.0, &mut values);
+    d.decode(&packet_stream(&EmulatorOptions::cyton(77), samples), 0.0, &mut values).unwrap();
     let mut text = String::new();
     for (i, s) in values.chunks(24).enumerate() {
         let mut s = s.to_vec();
@@ -292,8 +292,8 @@ fn playback_decoders_agree_on_chunked_bytes() {
     let mut rust = PlaybackDecoder::new(&params).unwrap();
     let (mut co, mut ro) = (Vec::new(), Vec::new());
     for (k, chunk) in text.as_bytes().chunks(97).enumerate() {
-        let c = cpp.decode(chunk, k as f64, &mut co);
-        let r = rust.decode(chunk, k as f64, &mut ro);
+        let c = cpp.decode(chunk, k as f64, &mut co).unwrap();
+        let r = rust.decode(chunk, k as f64, &mut ro).unwrap();
         assert_eq!(c, r, "chunk {k}");
     }
     assert_eq!(ro.len(), 35 * 24);
@@ -310,8 +310,8 @@ fn playback_decoders_skip_blank_lines_alike() {
     let mut cpp = CppDecoder::new(BoardId::PlaybackFile, &params).unwrap();
     let mut rust = PlaybackDecoder::new(&params).unwrap();
     let (mut co, mut ro) = (Vec::new(), Vec::new());
-    cpp.decode(text.as_bytes(), 1.0, &mut co);
-    rust.decode(text.as_bytes(), 1.0, &mut ro);
+    cpp.decode(text.as_bytes(), 1.0, &mut co).unwrap();
+    rust.decode(text.as_bytes(), 1.0, &mut ro).unwrap();
     assert_eq!(ro.len(), 5 * 24, "five samples, blank lines skipped");
     assert_same_samples("playback decoder with blank lines", 24, &co, &ro, None);
     assert_eq!(cpp.counters(), rust.counters());
@@ -339,14 +339,14 @@ fn decode_both(daisy: bool, bytes: &[u8], chunk_sizes: &[usize], commands: &[(us
     while offset < bytes.len() {
         for (at, command) in commands {
             if *at == k {
-                cpp.observe_command(command);
-                rust.observe_command(command);
+                cpp.observe_command(command).unwrap();
+                rust.observe_command(command).unwrap();
             }
         }
         let size = chunk_sizes[k % chunk_sizes.len()].max(1);
         let chunk = &bytes[offset..(offset + size).min(bytes.len())];
-        let c = cpp.decode(chunk, 100.0 + k as f64, &mut co);
-        let r = rust.decode(chunk, 100.0 + k as f64, &mut ro);
+        let c = cpp.decode(chunk, 100.0 + k as f64, &mut co).unwrap();
+        let r = rust.decode(chunk, 100.0 + k as f64, &mut ro).unwrap();
         assert_eq!(c, r, "chunk {k}: C++ emitted {c} samples, Rust {r}");
         assert_eq!(cpp.counters(), rust.counters(), "counters after chunk {k}");
         offset += size;

@@ -127,13 +127,16 @@ pub trait StreamDecoder: Send {
     /// Rows per decoded sample (the default preset's `num_rows`).
     fn num_rows(&self) -> usize;
     /// Bytes the host wrote to the device, so the decoder can track state that commands
-    /// change (e.g. Cyton channel gains). Called before the device sees them.
-    fn observe_command(&mut self, command: &[u8]);
+    /// change (e.g. Cyton channel gains). Called before the device sees them. An `Err` is
+    /// the implementation failing (a C++ exception, with its exit code), never the caller.
+    fn observe_command(&mut self, command: &[u8]) -> Result<()>;
     /// Decodes `bytes` read from the device, appending whole samples in sample-major order
     /// (`num_rows` values each) to `out`; returns how many samples were appended. A partial
     /// packet at the end is kept for the next call. Every sample gets `timestamp` in its
-    /// timestamp row and 0 in its marker row.
-    fn decode(&mut self, bytes: &[u8], timestamp: f64, out: &mut Vec<f64>) -> usize;
+    /// timestamp row and 0 in its marker row. An `Err` is the implementation failing
+    /// (garbage in the stream is counted, not an error); `out` then holds no part of the
+    /// failed call's samples.
+    fn decode(&mut self, bytes: &[u8], timestamp: f64, out: &mut Vec<f64>) -> Result<usize>;
     fn counters(&self) -> DecodeCounters;
 }
 
@@ -142,6 +145,8 @@ pub trait StreamDecoder: Send {
 pub trait SampleGenerator: Send {
     /// Appends the next `count` samples of the default and auxiliary presets in
     /// sample-major order. Sample `k` of the call is stamped `first_timestamp + k * period`.
+    /// An `Err` is the implementation failing (a C++ exception, with its exit code); the
+    /// outputs then hold no part of the failed call's samples.
     fn generate(
         &mut self,
         count: usize,
@@ -149,7 +154,7 @@ pub trait SampleGenerator: Send {
         period: f64,
         default_out: &mut Vec<f64>,
         auxiliary_out: &mut Vec<f64>,
-    );
+    ) -> Result<()>;
     /// Index of the next sample this generator will produce.
     fn next_index(&self) -> u64;
 }

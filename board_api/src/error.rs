@@ -29,7 +29,9 @@ pub enum ExitCode {
 }
 
 impl ExitCode {
-    const ALL: [ExitCode; 21] = [
+    /// Every code, in numeric order (`ALL[n].code() == n`). This table is the only one:
+    /// the C++ core's `ExitCode` enum is generated from it when `core_cpp` is built.
+    pub const ALL: [ExitCode; 21] = [
         ExitCode::StatusOk,
         ExitCode::PortAlreadyOpenError,
         ExitCode::UnableToOpenPortError,
@@ -95,9 +97,10 @@ impl ExitCode {
     }
 
     /// Whether the caller caused this error (bad arguments, wrong call order) rather than
-    /// the implementation or the device. Routing uses this: a caller's error is returned
-    /// as it is and never counts against an implementation.
-    pub fn is_caller_error(self) -> bool {
+    /// the implementation or the device. This is the one definition of "the caller's
+    /// fault": routing returns such an error as it is and never fails over on it, and the
+    /// circuit breaker never counts it (its default `ignored_exit_codes` are these codes).
+    pub const fn is_caller_error(self) -> bool {
         matches!(
             self,
             ExitCode::InvalidArgumentsError
@@ -112,6 +115,11 @@ impl ExitCode {
                 | ExitCode::NoSuchDataInJsonError
         )
     }
+}
+
+/// The numbers of every code for which [`ExitCode::is_caller_error`] holds, ascending.
+pub fn caller_error_codes() -> impl Iterator<Item = i32> {
+    ExitCode::ALL.into_iter().filter(|c| c.is_caller_error()).map(ExitCode::code)
 }
 
 impl fmt::Display for ExitCode {
@@ -158,6 +166,12 @@ mod tests {
         }
         assert_eq!(ExitCode::from_code(-5), ExitCode::GeneralError);
         assert_eq!(ExitCode::from_code(99), ExitCode::GeneralError);
+    }
+
+    #[test]
+    fn caller_errors_are_the_wrong_order_and_bad_argument_codes() {
+        let codes: Vec<i32> = caller_error_codes().collect();
+        assert_eq!(codes, [1, 8, 9, 11, 13, 14, 15, 16, 19, 20]);
     }
 
     #[test]

@@ -22,7 +22,7 @@ mod params;
 
 pub use board::{Board, DecodeCounters, SampleGenerator, StreamDecoder};
 pub use descriptor::{descriptor, descriptors_json, BoardDescriptor, ChannelKind};
-pub use error::{BoardError, ExitCode, Result};
+pub use error::{caller_error_codes, BoardError, ExitCode, Result};
 pub use ids::{BoardId, Preset};
 pub use matrix::SampleMatrix;
 pub use params::InputParams;

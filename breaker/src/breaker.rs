@@ -58,7 +58,8 @@ impl fmt::Display for State {
 pub enum Outcome {
     /// Returned normally; slow if it took at least `slow_call_duration`.
     Success,
-    /// Returned a BrainFlow error; ignored entirely if its code is in `ignored_exit_codes`.
+    /// Returned a BrainFlow error; ignored entirely if it is the caller's own error
+    /// (`board_api::ExitCode::is_caller_error`) or its code is in `ignored_exit_codes`.
     Failure { exit_code: i32 },
     /// The Rust code panicked.
     Panic,
@@ -220,10 +221,13 @@ struct Settings {
 
 impl Settings {
     fn new(config: BreakerConfig) -> Self {
+        // The caller's own errors are never the Rust path's fault, configured or not.
         let ignored_mask = config
             .ignored_exit_codes
             .iter()
-            .filter(|code| (0..64).contains(*code))
+            .copied()
+            .chain(board_api::caller_error_codes())
+            .filter(|code| (0..64).contains(code))
             .fold(0u64, |mask, code| mask | 1 << code);
         Self {
             slow_nanos: config

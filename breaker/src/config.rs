@@ -3,9 +3,12 @@
 
 use std::time::Duration;
 
-/// BrainFlow's INVALID_ARGUMENTS_ERROR: the caller passed something wrong, so the Rust
-/// path is not to blame for it.
-pub const INVALID_ARGUMENTS_ERROR: i32 = 13;
+/// The exit codes that are the caller's fault (`board_api::ExitCode::is_caller_error`:
+/// bad arguments, calls in the wrong order). They are never counted, whatever
+/// `ignored_exit_codes` says, and they are its default.
+pub fn caller_error_codes() -> Vec<i32> {
+    board_api::caller_error_codes().collect()
+}
 
 /// Everything that decides when one board kind's Rust path stops being trusted.
 #[derive(Debug, Clone, PartialEq)]
@@ -28,7 +31,9 @@ pub struct BreakerConfig {
     pub open_wait: Backoff,
     /// HALF_OPEN that has not finished its probes after this long reopens.
     pub max_half_open: Option<Duration>,
-    /// BrainFlow exit codes that are the caller's fault and are not counted at all.
+    /// BrainFlow exit codes that are not counted at all. The caller's own errors
+    /// ([`caller_error_codes`]) are never counted whether listed or not; list more codes
+    /// here to ignore them too. Defaults to exactly the caller's errors.
     pub ignored_exit_codes: Vec<i32>,
 }
 
@@ -86,7 +91,7 @@ impl Default for BreakerConfig {
                 jitter: 0.2,
             },
             max_half_open: Some(Duration::from_secs(60)),
-            ignored_exit_codes: vec![INVALID_ARGUMENTS_ERROR],
+            ignored_exit_codes: caller_error_codes(),
         }
     }
 }

@@ -9,7 +9,7 @@
 mod config;
 
 pub use config::{
-    Backoff, BreakerConfig, ConfigError, OperatorMode, WindowConfig, INVALID_ARGUMENTS_ERROR,
+    caller_error_codes, Backoff, BreakerConfig, ConfigError, OperatorMode, WindowConfig,
     MAX_COUNT_WINDOW, MAX_IGNORABLE_EXIT_CODE, MAX_PROBES, MAX_TIME_BUCKETS,
 };
 

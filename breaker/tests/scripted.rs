@@ -494,6 +494,35 @@ fn ignored_exit_codes_do_not_count_at_all() {
 }
 
 #[test]
+fn every_caller_error_is_ignored_by_default_and_cannot_be_unignored() {
+    // STREAM_ALREADY_RUN_ERROR (8) is a caller's wrong call order: routing hands it back
+    // unchanged, so the breaker must not count it against the Rust path either.
+    for config in [
+        count_config(10, 4),
+        BreakerConfig { ignored_exit_codes: vec![13], ..count_config(10, 4) },
+        BreakerConfig { ignored_exit_codes: vec![], ..count_config(10, 4) },
+    ] {
+        let rig = Rig::new(config);
+        for code in board_api::caller_error_codes() {
+            for _ in 0..10 {
+                rig.call(Outcome::Failure { exit_code: code }, FAST);
+            }
+        }
+        assert_eq!(rig.breaker.state(), State::Closed);
+        assert_eq!(rig.breaker.snapshot().calls_in_window, 0);
+    }
+    assert_eq!(BreakerConfig::default().ignored_exit_codes, breaker::caller_error_codes());
+}
+
+#[test]
+fn an_extra_ignored_code_is_not_counted_either() {
+    let rig = Rig::new(BreakerConfig { ignored_exit_codes: vec![7], ..count_config(10, 4) });
+    rig.fail(10);
+    assert_eq!(rig.breaker.state(), State::Closed);
+    assert_eq!(rig.breaker.snapshot().calls_in_window, 0);
+}
+
+#[test]
 fn an_ignored_probe_gives_its_permit_back() {
     let rig = Rig::new(count_config(10, 4));
     rig.trip();

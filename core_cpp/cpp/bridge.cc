@@ -3,12 +3,15 @@
 #include <chrono>
 #include <stdexcept>
 #include <string>
+#include <thread>
 
 #include "board.h"
 #include "brainflow_exception.h"
+#include "bridge_checks.h"
 #include "core_cpp/src/bridge.rs.h"
 #include "cyton_board.h"
 #include "cyton_decoder.h"
+#include "log.h"
 #include "playback.h"
 #include "ring_buffer.h"
 #include "synthetic.h"
@@ -32,13 +35,33 @@ BoardSession::BoardSession(std::unique_ptr<Board> owned) : board(std::move(owned
 
 BoardSession::~BoardSession() = default;
 
-void BoardSession::prepare_session() { board->prepare_session(); }
-void BoardSession::start_stream(std::size_t buffer_size) { board->start_stream(buffer_size); }
-void BoardSession::stop_stream() { board->stop_stream(); }
-void BoardSession::release_session() { board->release_session(); }
+// Each lifecycle call is a span, nested under the Rust call that crossed into it.
+void BoardSession::prepare_session() {
+    SY_SPAN(span, Info, "core_cpp::board", "prepare_session", "board_id", board->board_id());
+    board->prepare_session();
+}
+void BoardSession::start_stream(std::size_t buffer_size) {
+    SY_SPAN(span, Info, "core_cpp::board", "start_stream", "board_id,buffer_size", board->board_id(), buffer_size);
+    board->start_stream(buffer_size);
+}
+void BoardSession::stop_stream() {
+    SY_SPAN(span, Info, "core_cpp::board", "stop_stream", "board_id", board->board_id());
+    board->stop_stream();
+}
+void BoardSession::release_session() {
+    SY_SPAN(span, Info, "core_cpp::board", "release_session", "board_id", board->board_id());
+    board->release_session();
+}
 bool BoardSession::is_prepared() const noexcept { return board->is_prepared(); }
 std::size_t BoardSession::num_rows(std::int32_t preset) const { return board->num_rows(preset); }
-std::size_t BoardSession::board_data_count(std::int32_t preset) { return board->board_data_count(preset); }
+std::size_t BoardSession::board_data_count(std::int32_t preset) {
+    if (misreport && !board->is_prepared()) {
+        return 1;  // tests only: a released board that still claims a sample
+    }
+    return board->board_data_count(preset);
+}
+
+void BoardSession::misreport_for_test() noexcept { misreport = true; }
 
 std::size_t BoardSession::read_samples(bool remove, std::size_t max_samples, std::int32_t preset,
                                        rust::Slice<double> out) {
@@ -47,7 +70,9 @@ std::size_t BoardSession::read_samples(bool remove, std::size_t max_samples, std
         throw BrainFlowException(ExitCode::INVALID_ARGUMENTS_ERROR,
                                  "read_samples: the output holds fewer than max_samples samples");
     }
-    return board->read_samples(remove, max_samples, preset, out.data());
+    const std::size_t got = board->read_samples(remove, max_samples, preset, out.data());
+    SY_BRIDGE_CHECK(got <= max_samples, "read_samples wrote more samples than asked for");
+    return got;
 }
 
 rust::String BoardSession::config_board(rust::Str config) {
@@ -104,19 +129,30 @@ std::size_t StreamDecoderSession::num_rows() const noexcept {
     return cyton ? cyton->num_rows() : playback->num_rows();
 }
 
+void StreamDecoderSession::throw_on_every_call(std::uint8_t kind) noexcept { throw_kind = kind; }
+
 void StreamDecoderSession::observe_command(rust::Slice<const std::uint8_t> command) {
+    if (throw_kind >= 0) {
+        throw_for_test(static_cast<std::uint8_t>(throw_kind));
+    }
     if (cyton) {
         cyton->observe_command(command.data(), command.size());
     }
 }
 
 std::size_t StreamDecoderSession::decode(rust::Slice<const std::uint8_t> bytes, double timestamp) {
+    SY_SPAN(span, Debug, "core_cpp::decoder", "decode_batch", "bytes", bytes.size());
     decoded.clear();
-    if (cyton) {
-        return cyton->decode(bytes.data(), bytes.size(), timestamp, decoded);
+    if (throw_kind >= 0) {
+        throw_for_test(static_cast<std::uint8_t>(throw_kind));
     }
-    return playback->decode(bytes.data(), bytes.size(), timestamp, decoded);
+    const std::size_t count = cyton ? cyton->decode(bytes.data(), bytes.size(), timestamp, decoded)
+                                    : playback->decode(bytes.data(), bytes.size(), timestamp, decoded);
+    SY_BRIDGE_CHECK(decoded.size() == count * num_rows(), "the decoder's output is not count x rows values");
+    return misreport ? count + 1 : count;  // tests only: a count the output does not back
 }
+
+void StreamDecoderSession::misreport_for_test() noexcept { misreport = true; }
 
 rust::Slice<const double> StreamDecoderSession::output() const noexcept {
     return rust::Slice<const double>(decoded.data(), decoded.size());
@@ -160,7 +196,11 @@ SyntheticGeneratorSession::~SyntheticGeneratorSession() = default;
 void SyntheticGeneratorSession::generate(std::size_t count, double first_timestamp, double period) {
     default_samples.clear();
     auxiliary_samples.clear();
+    if (throw_kind >= 0) {
+        throw_for_test(static_cast<std::uint8_t>(throw_kind));
+    }
     generator->generate(count, first_timestamp, period, default_samples, auxiliary_samples);
+    SY_BRIDGE_CHECK(default_samples.size() % count == 0 || count == 0, "the generator's output is not whole samples");
 }
 
 rust::Slice<const double> SyntheticGeneratorSession::default_output() const noexcept {
@@ -173,6 +213,8 @@ rust::Slice<const double> SyntheticGeneratorSession::auxiliary_output() const no
 
 std::uint64_t SyntheticGeneratorSession::next_index() const noexcept { return generator->next_index(); }
 
+void SyntheticGeneratorSession::throw_on_every_call(std::uint8_t kind) noexcept { throw_kind = kind; }
+
 std::unique_ptr<SyntheticGeneratorSession> new_synthetic_generator(std::uint64_t seed) {
     return std::make_unique<SyntheticGeneratorSession>(seed);
 }
@@ -183,6 +225,7 @@ RingBufferSession::RingBufferSession(std::size_t rows, std::size_t capacity)
 RingBufferSession::~RingBufferSession() = default;
 
 void RingBufferSession::push(rust::Slice<const double> samples) {
+    SY_BRIDGE_CHECK(samples.size() % ring->rows() == 0, "push was given part of a sample");
     ring->push_many(samples.data(), samples.size() / ring->rows());
 }
 
@@ -202,6 +245,45 @@ std::unique_ptr<RingBufferSession> new_ring_buffer(std::size_t rows, std::size_t
     return std::make_unique<RingBufferSession>(rows, capacity);
 }
 
+rust::Vec<ExitCodeEntry> exit_code_table() {
+    rust::Vec<ExitCodeEntry> table;
+#define SWITCHYARD_EXIT_CODE_ENTRY(NAME, NUMBER)                                      \
+    static_assert(static_cast<int>(ExitCode::NAME) == (NUMBER), #NAME " has two numbers"); \
+    table.push_back(ExitCodeEntry{static_cast<std::int32_t>(ExitCode::NAME), rust::String(#NAME)});
+    SWITCHYARD_EXIT_CODES(SWITCHYARD_EXIT_CODE_ENTRY)
+#undef SWITCHYARD_EXIT_CODE_ENTRY
+    return table;
+}
+
+void set_cpp_log_level(std::uint8_t level) noexcept { log::max_level.store(level, std::memory_order_relaxed); }
+
+void log_for_test(rust::Slice<const std::uint8_t> message, std::uint32_t times) {
+    const std::string text(reinterpret_cast<const char *>(message.data()), message.size());
+    if (times == 1) {
+        SY_LOG(Warn, "core_cpp::test", "line,text", "logged on purpose by log_for_test", 0, text);
+        return;
+    }
+    // A storm has a statement of its own, so its rate limit is its own.
+    for (std::uint32_t i = 0; i < times; ++i) {
+        SY_LOG(Warn, "core_cpp::test", "line,text", "a storm logged on purpose by log_for_test", i, text);
+    }
+}
+
+void span_for_test(bool under_captured) {
+    auto body = [](std::uint64_t parent) {
+        SY_SPAN_UNDER(span, parent, Info, "core_cpp::test", "test_span", "purpose", "span_for_test");
+        SY_LOG(Info, "core_cpp::test", "", "inside the test span");
+    };
+    if (!under_captured) {
+        body(0);
+        return;
+    }
+    const std::uint64_t parent = log::capture_current();
+    std::thread worker([&] { body(parent); });
+    worker.join();
+    log::release_captured(parent);
+}
+
 void bridge_noop() noexcept {}
 
 void throw_for_test(std::uint8_t kind) {
@@ -210,6 +292,9 @@ void throw_for_test(std::uint8_t kind) {
         throw BrainFlowException(ExitCode::BOARD_NOT_READY_ERROR, "thrown on purpose by throw_for_test");
     case 1:
         throw std::out_of_range("thrown on purpose by throw_for_test");
+    case 3:
+        SY_BRIDGE_CHECK(false, "thrown on purpose by throw_for_test");
+        return;
     default:
         throw 42;
     }

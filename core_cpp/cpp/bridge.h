@@ -15,6 +15,7 @@ namespace legacy {
 
 struct SessionParams;
 struct DecodeStats;
+struct ExitCodeEntry;
 class Board;
 class CytonBoard;
 class CytonDecoder;
@@ -40,9 +41,12 @@ public:
     std::uint64_t dropped_samples() const noexcept;
     rust::String stream_failure() const;
     DecodeStats decode_stats() const;
+    // Tests only: once released, the board claims a sample it does not have.
+    void misreport_for_test() noexcept;
 
 private:
     std::unique_ptr<Board> board;
+    bool misreport = false;
     CytonBoard *cyton = nullptr;  // the same object as `board` when it is a Cyton
 };
 
@@ -59,11 +63,17 @@ public:
     std::size_t decode(rust::Slice<const std::uint8_t> bytes, double timestamp);
     rust::Slice<const double> output() const noexcept;
     DecodeStats stats() const;
+    // Tests only: every later decode and observe_command throws (kinds as throw_for_test).
+    void throw_on_every_call(std::uint8_t kind) noexcept;
+    // Tests only: decode reports one sample more than it wrote.
+    void misreport_for_test() noexcept;
 
 private:
     std::unique_ptr<CytonDecoder> cyton;
+    bool misreport = false;
     std::unique_ptr<PlaybackDecoder> playback;
     std::vector<double> decoded;
+    int throw_kind = -1;
 };
 
 std::unique_ptr<StreamDecoderSession> new_stream_decoder(const SessionParams &params);
@@ -77,9 +87,12 @@ public:
     rust::Slice<const double> default_output() const noexcept;
     rust::Slice<const double> auxiliary_output() const noexcept;
     std::uint64_t next_index() const noexcept;
+    // Tests only: every later generate throws (kinds as throw_for_test).
+    void throw_on_every_call(std::uint8_t kind) noexcept;
 
 private:
     std::unique_ptr<SyntheticGenerator> generator;
+    int throw_kind = -1;
     std::vector<double> default_samples;
     std::vector<double> auxiliary_samples;
 };
@@ -105,10 +118,24 @@ private:
 
 std::unique_ptr<RingBufferSession> new_ring_buffer(std::size_t rows, std::size_t capacity);
 
+// Every exit code the C++ core was compiled with (name and number), for the test that
+// proves it matches board_api::ExitCode.
+rust::Vec<ExitCodeEntry> exit_code_table();
+
+// The most verbose level Rust's subscribers want (0 off, 1 error .. 5 trace).
+void set_cpp_log_level(std::uint8_t level) noexcept;
+// Tests only: logs `message` once, or `times` times from another statement (warn,
+// core_cpp::test).
+void log_for_test(rust::Slice<const std::uint8_t> message, std::uint32_t times);
+// Tests only: opens a span and logs one line in it, on this thread or (under_captured)
+// on a new thread whose span is parented to this thread's current span.
+void span_for_test(bool under_captured);
+
 // An empty call, to measure the cost of crossing the bridge.
 void bridge_noop() noexcept;
 // Throws on purpose (kind 0: BrainFlowException with BOARD_NOT_READY_ERROR, 1: a
-// std::exception, 2: an int), so tests can check that no exception aborts the process.
+// std::exception, 3: a broken bridge invariant in debug builds, else an int), so tests
+// can check that no exception aborts the process.
 void throw_for_test(std::uint8_t kind);
 
 }  // namespace legacy

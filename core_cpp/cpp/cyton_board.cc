@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "brainflow_exception.h"
+#include "log.h"
 
 namespace switchyard {
 namespace legacy {
@@ -62,6 +63,7 @@ std::string CytonBoard::expect_reply(const std::string &command, const char *wha
 }
 
 void CytonBoard::prepare_device() {
+    SY_SPAN(span, Info, "core_cpp::cyton", "prepare_device", "port,daisy", port_path, daisy);
     auto opened = std::make_unique<SerialPort>(port_path);
     port = std::move(opened);
     {
@@ -76,6 +78,7 @@ void CytonBoard::prepare_device() {
             throw BrainFlowException(ExitCode::BOARD_NOT_READY_ERROR,
                                      "the board on " + port_path + " refused defaults: " + defaults);
         }
+        SY_LOG(Info, "core_cpp::cyton", "port", "board answered the greeting and took its defaults", port_path);
     } catch (...) {
         port.reset();
         throw;
@@ -93,8 +96,11 @@ void CytonBoard::start_device() {
     }
     try {
         send("b");
+        reader_parent = log::capture_current();
         reader = std::thread(&CytonBoard::reader_loop, this);
     } catch (...) {
+        log::release_captured(reader_parent);
+        reader_parent = 0;
         ::close(wake_pipe[0]);
         ::close(wake_pipe[1]);
         wake_pipe[0] = wake_pipe[1] = -1;
@@ -115,6 +121,7 @@ constexpr std::chrono::milliseconds DRAIN_LIMIT(1000);
 bool CytonBoard::read_and_push(std::vector<std::uint8_t> &bytes, std::vector<double> &samples) {
     const long n = port->read_some(bytes.data(), bytes.size());
     if (n > 0) {
+        SY_SPAN(batch, Debug, "core_cpp::cyton", "decode_batch", "bytes", n);
         const double now = unix_time_now();
         samples.clear();
         std::size_t count;
@@ -129,6 +136,11 @@ bool CytonBoard::read_and_push(std::vector<std::uint8_t> &bytes, std::vector<dou
 }
 
 void CytonBoard::reader_loop() {
+    // The reader's whole life is one span, under the call that started the stream.
+    SY_SPAN_UNDER(span, reader_parent, Info, "core_cpp::cyton", "reader", "port", port_path);
+    log::release_captured(reader_parent);
+    reader_parent = 0;
+    SY_LOG(Info, "core_cpp::cyton", "", "serial reader started");
     // Nothing may escape a thread (std::terminate would abort the process).
     try {
         std::vector<std::uint8_t> bytes(4096);
@@ -169,6 +181,7 @@ void CytonBoard::reader_loop() {
 }
 
 void CytonBoard::note_reader_failure(const std::string &why) {
+    SY_LOG(Error, "core_cpp::cyton", "port,reason", "serial reader stopped; no more samples will arrive", port_path, why);
     try {
         std::lock_guard<std::mutex> guard(failure_lock);
         reader_failure = why;

@@ -56,6 +56,8 @@ private:
     mutable std::mutex decoder_lock;
     std::unique_ptr<CytonDecoder> decoder;
     std::thread reader;
+    // The call that started the stream, captured so the reader's span nests under it.
+    std::uint64_t reader_parent = 0;
     int wake_pipe[2] = {-1, -1};
     // Set by the reader when it stops on its own, so a dead stream is visible.
     mutable std::mutex failure_lock;

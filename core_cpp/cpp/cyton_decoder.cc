@@ -1,5 +1,7 @@
 #include "cyton_decoder.h"
 
+#include "log.h"
+
 #include <cstring>
 
 namespace switchyard {
@@ -88,6 +90,9 @@ std::size_t CytonDecoder::decode(const std::uint8_t *bytes, std::size_t len, dou
     const std::size_t size = pending.size();
     while (pos < size) {
         if (pending[pos] != HEADER) {
+            // Garbage can be every byte of a stream: this line is rate-limited on the way out.
+            SY_LOG(Trace, "core_cpp::cyton", "byte", "skipped a byte looking for a packet header",
+                   static_cast<unsigned>(pending[pos]));
             ++stats.skipped_bytes;
             ++pos;
             continue;
@@ -97,6 +102,8 @@ std::size_t CytonDecoder::decode(const std::uint8_t *bytes, std::size_t len, dou
         }
         const std::uint8_t *packet = &pending[pos];
         if (!is_footer(packet[32])) {
+            SY_LOG(Debug, "core_cpp::cyton", "footer", "packet rejected: its footer is not a Cyton footer",
+                   static_cast<unsigned>(packet[32]));
             ++stats.invalid_packets;
             ++pos;  // the header was not one: search again from the next byte
             continue;

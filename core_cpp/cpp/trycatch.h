@@ -23,17 +23,18 @@ static void trycatch(Try &&func, Fail &&fail) noexcept {
             std::string encoded = std::to_string(static_cast<int>(e.code())) + "|" + e.what();
             fail(encoded.c_str());
         } catch (...) {
-            fail("17|out of memory while reporting a C++ error");
+            fail(SWITCHYARD_EXIT_CODE_TEXT_GENERAL_ERROR "|out of memory while reporting a C++ error");
         }
     } catch (const std::exception &e) {
         try {
-            std::string encoded = std::string("17|unexpected C++ exception: ") + e.what();
+            std::string encoded = std::string(SWITCHYARD_EXIT_CODE_TEXT_GENERAL_ERROR "|unexpected C++ exception: ") + e.what();
             fail(encoded.c_str());
         } catch (...) {
-            fail("17|out of memory while reporting a C++ error");
+            fail(SWITCHYARD_EXIT_CODE_TEXT_GENERAL_ERROR "|out of memory while reporting a C++ error");
         }
     } catch (...) {
-        fail("17|unexpected C++ exception of a type not derived from std::exception");
+        fail(SWITCHYARD_EXIT_CODE_TEXT_GENERAL_ERROR
+             "|unexpected C++ exception of a type not derived from std::exception");
     }
 }
 

@@ -3,8 +3,10 @@
 //! Every C++ call that can fail is declared `-> Result<..>`; `cpp/trycatch.h` installs
 //! cxx's `rust::behavior::trycatch` so that any C++ exception, of any type, arrives here
 //! as an `Err` whose text is `"<exit code>|<message>"` ([`to_board_error`] parses it).
-//! Data crosses as slices, one call per batch.
+//! Data crosses as slices, one call per batch. C++ log lines and spans come the other
+//! way, through the `extern "Rust"` functions of [`crate::trace`].
 
+use crate::trace::{capture_current_span, cpp_event, cpp_span_close, cpp_span_open, register_cpp_site, release_captured_span};
 use board_api::{BoardError, ExitCode};
 
 #[cxx::bridge(namespace = "switchyard::legacy")]
@@ -33,6 +35,12 @@ pub(crate) mod ffi {
         dropped_samples: u64,
     }
 
+    /// One row of the C++ core's exit-code table, as the C++ compiler saw it.
+    struct ExitCodeEntry {
+        code: i32,
+        name: String,
+    }
+
     // SAFETY: these declarations match cpp/bridge.h exactly (cxx checks the signatures
     // when it compiles the generated C++); every function that can throw returns Result.
     unsafe extern "C++" {
@@ -59,6 +67,7 @@ pub(crate) mod ffi {
         fn dropped_samples(self: &BoardSession) -> u64;
         fn stream_failure(self: &BoardSession) -> Result<String>;
         fn decode_stats(self: &BoardSession) -> Result<DecodeStats>;
+        fn misreport_for_test(self: Pin<&mut BoardSession>);
 
         type StreamDecoderSession;
         fn new_stream_decoder(params: &SessionParams) -> Result<UniquePtr<StreamDecoderSession>>;
@@ -67,6 +76,8 @@ pub(crate) mod ffi {
         fn decode(self: Pin<&mut StreamDecoderSession>, bytes: &[u8], timestamp: f64) -> Result<usize>;
         fn output(self: &StreamDecoderSession) -> &[f64];
         fn stats(self: &StreamDecoderSession) -> Result<DecodeStats>;
+        fn throw_on_every_call(self: Pin<&mut StreamDecoderSession>, kind: u8);
+        fn misreport_for_test(self: Pin<&mut StreamDecoderSession>);
 
         type SyntheticGeneratorSession;
         fn new_synthetic_generator(seed: u64) -> Result<UniquePtr<SyntheticGeneratorSession>>;
@@ -79,6 +90,7 @@ pub(crate) mod ffi {
         fn default_output(self: &SyntheticGeneratorSession) -> &[f64];
         fn auxiliary_output(self: &SyntheticGeneratorSession) -> &[f64];
         fn next_index(self: &SyntheticGeneratorSession) -> u64;
+        fn throw_on_every_call(self: Pin<&mut SyntheticGeneratorSession>, kind: u8);
 
         type RingBufferSession;
         fn new_ring_buffer(rows: usize, capacity: usize) -> Result<UniquePtr<RingBufferSession>>;
@@ -88,8 +100,29 @@ pub(crate) mod ffi {
         fn dropped(self: &RingBufferSession) -> Result<u64>;
         fn allocated_samples(self: &RingBufferSession) -> Result<usize>;
 
+        fn exit_code_table() -> Vec<ExitCodeEntry>;
+        fn set_cpp_log_level(level: u8);
+        fn log_for_test(message: &[u8], times: u32);
+        fn span_for_test(under_captured: bool);
         fn bridge_noop();
         fn throw_for_test(kind: u8) -> Result<()>;
+    }
+    // What C++ calls in Rust: its log lines and spans (see crate::trace). None panics.
+    extern "Rust" {
+        fn register_cpp_site(
+            level: u8,
+            is_span: bool,
+            target: &str,
+            name: &str,
+            file: &str,
+            line: u32,
+            keys: &str,
+        ) -> u32;
+        fn cpp_event(site: u32, message: &[u8], values: &[u8]);
+        fn cpp_span_open(site: u32, parent: u64, values: &[u8]) -> u64;
+        fn cpp_span_close(handle: u64);
+        fn capture_current_span() -> u64;
+        fn release_captured_span(handle: u64);
     }
 }
 
@@ -108,8 +141,16 @@ unsafe impl Send for ffi::RingBufferSession {}
 /// Turns a C++ exception's `"<code>|<message>"` text into a [`BoardError`]. Text without
 /// a code (which our trycatch never produces) is a GENERAL_ERROR kept whole.
 pub(crate) fn to_board_error(exception: &cxx::Exception) -> BoardError {
-    parse_encoded_error(exception.what())
+    let error = parse_encoded_error(exception.what());
+    // The C++ side's own invariant checks (debug builds): as loud as the Rust side's.
+    crate::checks::bridge_check(!error.message.starts_with(BROKEN_INVARIANT), || {
+        error.message[BROKEN_INVARIANT.len()..].trim_start().to_owned()
+    });
+    error
 }
+
+/// How the C++ side's invariant checks start their message (`cpp/bridge_checks.h`).
+const BROKEN_INVARIANT: &str = "bridge invariant broken:";
 
 pub(crate) fn parse_encoded_error(text: &str) -> BoardError {
     match text.split_once('|') {

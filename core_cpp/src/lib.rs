@@ -20,6 +20,19 @@
 //! which becomes a [`board_api::BoardError`] with that exit code. No C++ exception can
 //! abort the process, and no C++ thread lets one escape.
 //!
+//! # Logging across the boundary
+//! The C++ core never writes to stdout or stderr. Its `SY_LOG` and `SY_SPAN` statements
+//! (`cpp/log.h`) cross into [`trace`], which turns them into `tracing` events and spans
+//! with their own target (`core_cpp::cyton`, `core_cpp::board`, ...), file and line,
+//! nested under the Rust span that called in (the Cyton reader thread's span under the
+//! call that started the stream). Messages are cut and escaped, storms rate-limited.
+//!
+//! # Debug builds check every crossing
+//! With debug assertions the adapters check the bridge's invariants after each call
+//! (rows against descriptors, `count × rows` values, nothing from a released board) and
+//! the C++ side checks the slices it is given; a broken one panics with
+//! `bridge invariant broken: ...`. Release builds skip them (see `checks`).
+//!
 //! # Threading model of the C++ side
 //! - Synthetic and playback boards have no thread: `start_stream` notes the time, and
 //!   every read (count, get, marker, stop) first produces the samples due since then
@@ -37,6 +50,8 @@
 //! the clock as BrainFlow does.
 
 mod bridge;
+mod checks;
+pub mod trace;
 
 use std::pin::Pin;
 use std::time::Duration;
@@ -46,6 +61,7 @@ use board_api::{
     SampleGenerator, SampleMatrix, StreamDecoder,
 };
 use bridge::{ffi, to_board_error};
+use checks::bridge_check;
 
 /// How long a Cyton may take to answer a command when `params.timeout` is 0.
 pub const DEFAULT_REPLY_TIMEOUT: Duration = Duration::from_secs(3);
@@ -56,11 +72,35 @@ pub fn bridge_noop() {
 }
 
 /// Makes the C++ side throw (0: `BrainFlowException` with BOARD_NOT_READY_ERROR, 1: a
-/// `std::exception`, anything else: an `int`) and returns what crossed the bridge. For
+/// `std::exception`, 3: a broken bridge invariant in debug builds, anything else: an `int`) and returns what crossed the bridge. For
 /// tests that prove no exception aborts the process.
 #[doc(hidden)]
 pub fn throw_in_cpp_for_test(kind: u8) -> board_api::Result<()> {
     ffi::throw_for_test(kind).map_err(|e| to_board_error(&e))
+}
+
+/// Logs `message` once, or `times` times from a second C++ statement (a storm), at warn
+/// with target `core_cpp::test`, for tests of what crosses: truncation, escaping, rate
+/// limiting.
+#[doc(hidden)]
+pub fn log_in_cpp_for_test(message: &[u8], times: u32) {
+    trace::sync_cpp_log_level();
+    ffi::log_for_test(message, times);
+}
+
+/// Opens a C++ span and logs in it, on this thread or (`on_cpp_thread`) on a thread the
+/// C++ side starts, for tests of span nesting across the bridge.
+#[doc(hidden)]
+pub fn span_in_cpp_for_test(on_cpp_thread: bool) {
+    trace::sync_cpp_log_level();
+    ffi::span_for_test(on_cpp_thread);
+}
+
+/// The C++ core's exit-code table as it was compiled (number and BrainFlow name), so a
+/// test can prove it is `board_api::ExitCode`'s.
+#[doc(hidden)]
+pub fn cpp_exit_code_table() -> Vec<(i32, String)> {
+    ffi::exit_code_table().into_iter().map(|e| (e.code, e.name)).collect()
 }
 
 fn session_params(board: BoardId, params: &InputParams) -> board_api::Result<ffi::SessionParams> {
@@ -109,6 +149,8 @@ pub struct CppBoard {
     id: BoardId,
     session: Result<cxx::UniquePtr<ffi::BoardSession>, BoardError>,
     layout: Option<&'static BoardDescriptor>,
+    /// Released and not prepared again: the C++ board must hand out nothing.
+    released: bool,
 }
 
 impl std::fmt::Debug for CppBoard {
@@ -129,9 +171,21 @@ impl CppBoard {
             ));
         }
         let layout = if board == BoardId::PlaybackFile { master_descriptor(params).ok() } else { None };
+        trace::sync_cpp_log_level();
         let session = session_params(board, params)
             .and_then(|p| ffi::new_board_session(&p).map_err(|e| to_board_error(&e)));
-        Ok(CppBoard { id: board, session, layout })
+        Ok(CppBoard { id: board, session, layout, released: false })
+    }
+
+    /// A board whose C++ side, once released, still claims to hold samples: for the
+    /// test that proves debug builds catch a board used after release.
+    #[doc(hidden)]
+    pub fn misreporting_after_release_for_test(board: BoardId, params: &InputParams) -> board_api::Result<CppBoard> {
+        let mut made = CppBoard::new(board, params)?;
+        if let Ok(session) = &mut made.session {
+            session.pin_mut().misreport_for_test();
+        }
+        Ok(made)
     }
 
     /// What the Cyton decoder inside the board counted (zero for other boards).
@@ -172,6 +226,14 @@ impl CppBoard {
         let got = session
             .read_samples(remove, wanted, preset_index, data)
             .map_err(|e| to_board_error(&e))?;
+        let id = self.id;
+        bridge_check(!self.released || got == 0, || format!("the released C++ {id} board handed out {got} samples"));
+        if let Ok(layout) = self.descriptor(preset) {
+            bridge_check(rows == layout.num_rows, || {
+                format!("the C++ {id} board has {rows} rows in preset {preset:?}, its descriptor {}", layout.num_rows)
+            });
+        }
+        bridge_check(got <= wanted, || format!("the C++ {id} board wrote {got} samples into room for {wanted}"));
         if got != wanted {
             // Written row-major with `got` samples per row: keep exactly those.
             let compact = data[..rows * got].to_vec();
@@ -200,7 +262,9 @@ impl Board for CppBoard {
     }
 
     fn prepare_session(&mut self) -> board_api::Result<()> {
-        cpp(self.session()?.prepare_session())
+        cpp(self.session()?.prepare_session())?;
+        self.released = false;
+        Ok(())
     }
 
     fn is_prepared(&self) -> bool {
@@ -216,11 +280,16 @@ impl Board for CppBoard {
     }
 
     fn release_session(&mut self) -> board_api::Result<()> {
-        cpp(self.prepared_session("release_session")?.release_session())
+        cpp(self.prepared_session("release_session")?.release_session())?;
+        self.released = true;
+        Ok(())
     }
 
     fn board_data_count(&mut self, preset: Preset) -> board_api::Result<usize> {
-        cpp(self.prepared_session("board_data_count")?.board_data_count(preset.index() as i32))
+        let count = cpp(self.prepared_session("board_data_count")?.board_data_count(preset.index() as i32))?;
+        let id = self.id;
+        bridge_check(!self.released || count == 0, || format!("the released C++ {id} board claims {count} samples"));
+        Ok(count)
     }
 
     fn get_board_data(&mut self, max_samples: usize, preset: Preset, out: &mut SampleMatrix) -> board_api::Result<()> {
@@ -274,6 +343,8 @@ impl Board for CppBoard {
 /// A legacy C++ stream decoder: bytes from a device (or a playback file) in, samples out.
 pub struct CppDecoder {
     inner: cxx::UniquePtr<ffi::StreamDecoderSession>,
+    /// The default preset's rows for the board decoded, from its descriptor.
+    rows: usize,
 }
 
 impl std::fmt::Debug for CppDecoder {
@@ -292,9 +363,36 @@ impl CppDecoder {
                 format!("board {board} has no legacy C++ stream decoder"),
             ));
         }
+        trace::sync_cpp_log_level();
         let session = session_params(board, params)?;
+        let rows = match board {
+            BoardId::PlaybackFile => master_descriptor(params)?.num_rows,
+            other => descriptor(other, Preset::Default)?.num_rows,
+        };
         let inner = cpp(ffi::new_stream_decoder(&session))?;
-        Ok(CppDecoder { inner })
+        bridge_check(inner.num_rows() == rows, || {
+            format!("the C++ {board} decoder has {} rows, its descriptor {rows}", inner.num_rows())
+        });
+        Ok(CppDecoder { inner, rows })
+    }
+
+    /// A decoder that reports one sample more than it wrote (`misreport`), for the test
+    /// that proves debug builds catch a decoder whose output does not match its count.
+    #[doc(hidden)]
+    pub fn misreporting_for_test(board: BoardId, params: &InputParams) -> board_api::Result<CppDecoder> {
+        let mut decoder = CppDecoder::new(board, params)?;
+        decoder.inner.pin_mut().misreport_for_test();
+        Ok(decoder)
+    }
+
+    /// A decoder for `board` whose every `decode` and `observe_command` throws in C++
+    /// (`kind` as in [`throw_in_cpp_for_test`]), for tests that prove a failing C++
+    /// decoder is an error with its code, never a silent 0.
+    #[doc(hidden)]
+    pub fn throwing_for_test(board: BoardId, params: &InputParams, kind: u8) -> board_api::Result<CppDecoder> {
+        let mut decoder = CppDecoder::new(board, params)?;
+        decoder.inner.pin_mut().throw_on_every_call(kind);
+        Ok(decoder)
     }
 }
 
@@ -303,29 +401,28 @@ impl StreamDecoder for CppDecoder {
         self.inner.num_rows()
     }
 
-    fn observe_command(&mut self, command: &[u8]) {
-        if let Err(e) = self.inner.pin_mut().observe_command(command) {
-            tracing::error!(error = %to_board_error(&e), "C++ decoder failed to observe a command");
-        }
+    fn observe_command(&mut self, command: &[u8]) -> board_api::Result<()> {
+        cpp(self.inner.pin_mut().observe_command(command))
     }
 
-    fn decode(&mut self, bytes: &[u8], timestamp: f64, out: &mut Vec<f64>) -> usize {
-        match self.inner.pin_mut().decode(bytes, timestamp) {
-            Ok(count) => {
-                out.extend_from_slice(self.inner.output());
-                count
-            }
-            Err(e) => {
-                tracing::error!(error = %to_board_error(&e), bytes = bytes.len(), "C++ decoder failed");
-                0
-            }
-        }
+    fn decode(&mut self, bytes: &[u8], timestamp: f64, out: &mut Vec<f64>) -> board_api::Result<usize> {
+        let count = cpp(self.inner.pin_mut().decode(bytes, timestamp))?;
+        let output = self.inner.output();
+        bridge_check(output.len() == count * self.rows, || {
+            format!("the C++ decoder reported {count} samples of {} rows but wrote {} values", self.rows, output.len())
+        });
+        out.extend_from_slice(output);
+        Ok(count)
     }
 
     fn counters(&self) -> DecodeCounters {
         self.inner.stats().map(to_counters).unwrap_or_default()
     }
 }
+
+/// Rows of the synthetic board's default and auxiliary presets (its descriptors).
+const SYNTHETIC_DEFAULT_ROWS: usize = 32;
+const SYNTHETIC_AUXILIARY_ROWS: usize = 20;
 
 /// The C++ synthetic signal without its clock (see `docs/board-behaviour.md`).
 pub struct CppSyntheticGenerator {
@@ -339,10 +436,22 @@ impl std::fmt::Debug for CppSyntheticGenerator {
 }
 
 impl CppSyntheticGenerator {
-    pub fn new(seed: u64) -> CppSyntheticGenerator {
-        let inner = ffi::new_synthetic_generator(seed)
-            .unwrap_or_else(|e| panic!("the C++ synthetic generator could not be allocated: {}", e.what()));
-        CppSyntheticGenerator { inner }
+    /// A generator for `seed`. Allocating it is the only way this can fail (out of
+    /// memory on the C++ side), reported as GENERAL_ERROR rather than a panic.
+    pub fn new(seed: u64) -> board_api::Result<CppSyntheticGenerator> {
+        trace::sync_cpp_log_level();
+        let inner = cpp(ffi::new_synthetic_generator(seed))?;
+        Ok(CppSyntheticGenerator { inner })
+    }
+
+    /// A generator whose every `generate` throws in C++ (`kind` as in
+    /// [`throw_in_cpp_for_test`]), for tests that prove a failing C++ generator is an
+    /// error and never a panic.
+    #[doc(hidden)]
+    pub fn throwing_for_test(kind: u8) -> board_api::Result<CppSyntheticGenerator> {
+        let mut generator = CppSyntheticGenerator::new(0)?;
+        generator.inner.pin_mut().throw_on_every_call(kind);
+        Ok(generator)
     }
 }
 
@@ -354,12 +463,26 @@ impl SampleGenerator for CppSyntheticGenerator {
         period: f64,
         default_out: &mut Vec<f64>,
         auxiliary_out: &mut Vec<f64>,
-    ) {
-        if let Err(e) = self.inner.pin_mut().generate(count, first_timestamp, period) {
-            panic!("the C++ synthetic generator failed: {}", to_board_error(&e));
-        }
-        default_out.extend_from_slice(self.inner.default_output());
-        auxiliary_out.extend_from_slice(self.inner.auxiliary_output());
+    ) -> board_api::Result<()> {
+        let first_index = self.inner.next_index();
+        cpp(self.inner.pin_mut().generate(count, first_timestamp, period))?;
+        let (default, auxiliary) = (self.inner.default_output(), self.inner.auxiliary_output());
+        bridge_check(
+            default.len() == count * SYNTHETIC_DEFAULT_ROWS && auxiliary.len() == count * SYNTHETIC_AUXILIARY_ROWS,
+            || {
+                format!(
+                    "the C++ generator was asked for {count} samples but wrote {} default and {} auxiliary values",
+                    default.len(),
+                    auxiliary.len()
+                )
+            },
+        );
+        bridge_check(self.inner.next_index() == first_index + count as u64, || {
+            format!("the C++ generator moved from sample {first_index} to {} for {count} samples", self.inner.next_index())
+        });
+        default_out.extend_from_slice(default);
+        auxiliary_out.extend_from_slice(auxiliary);
+        Ok(())
     }
 
     fn next_index(&self) -> u64 {

@@ -34,7 +34,7 @@ fn cyton_packet_rows_follow_the_spec() {
     let mut bytes = packet(7, [1, -1, 8388607, -8388608, 0, 100, -100, 2], [0x01, 0x00, 0xFF, 0x00, 0x00, 0x10], 0xC0);
     bytes.extend(packet(8, [0; 8], [0, 0, 0, 0, 0, 0], 0xC0));
     bytes.extend(packet(9, [0; 8], [0x00, 0x05, 0xFF, 0xFE, 0x00, 0x01], 0xC1));
-    assert_eq!(d.decode(&bytes, 99.0, &mut out), 3);
+    assert_eq!(d.decode(&bytes, 99.0, &mut out).unwrap(), 3);
     let s0 = &out[..24];
     assert_eq!(s0[0], 7.0);
     assert_eq!(s0[1], SCALE_24);
@@ -59,17 +59,17 @@ fn cyton_packet_rows_follow_the_spec() {
 fn gains_follow_channel_settings_and_defaults() {
     let mut d = decoder(BoardId::Cyton);
     // Channel 2 to gain code 3 (gain 6), channel 9 is not a Cyton channel: ignored.
-    d.observe_command(b"x2030110Xx9060110X");
+    d.observe_command(b"x2030110Xx9060110X").unwrap();
     let mut out = Vec::new();
-    d.decode(&packet(1, [1000; 8], [0; 6], 0xC4), 0.0, &mut out);
+    d.decode(&packet(1, [1000; 8], [0; 6], 0xC4), 0.0, &mut out).unwrap();
     assert_eq!(out[1], 1000.0 * SCALE_24);
     assert_eq!(out[2], 1000.0 * (4.5 / 8388607.0 / 6.0 * 1000000.0));
     assert_eq!(out[9], 0.0, "accel starts at 0");
-    d.observe_command(b"x20X"); // malformed: nothing changes
-    d.decode(&packet(2, [1000; 8], [0; 6], 0xC4), 0.0, &mut out);
+    d.observe_command(b"x20X").unwrap(); // malformed: nothing changes
+    d.decode(&packet(2, [1000; 8], [0; 6], 0xC4), 0.0, &mut out).unwrap();
     assert_eq!(out[24 + 2], 1000.0 * (4.5 / 8388607.0 / 6.0 * 1000000.0));
-    d.observe_command(b"d");
-    d.decode(&packet(3, [1000; 8], [0; 6], 0xC4), 0.0, &mut out);
+    d.observe_command(b"d").unwrap();
+    d.decode(&packet(3, [1000; 8], [0; 6], 0xC4), 0.0, &mut out).unwrap();
     assert_eq!(out[48 + 2], 1000.0 * SCALE_24);
 }
 
@@ -82,7 +82,7 @@ fn decoder_resyncs_after_garbage_and_bad_footers_and_counts_them() {
     bytes.extend(&bad);
     bytes.extend(packet(2, [5; 8], [0; 6], 0xC4));
     let mut out = Vec::new();
-    assert_eq!(d.decode(&bytes, 0.0, &mut out), 1);
+    assert_eq!(d.decode(&bytes, 0.0, &mut out).unwrap(), 1);
     assert_eq!(out[0], 2.0);
     let c = d.counters();
     assert_eq!(c.packets, 1);
@@ -100,7 +100,7 @@ fn packets_split_across_reads_decode_the_same() {
     let stream = packet_stream(&options, 500);
     let mut whole = decoder(BoardId::Cyton);
     let mut expected = Vec::new();
-    let n = whole.decode(&stream, 1.0, &mut expected);
+    let n = whole.decode(&stream, 1.0, &mut expected).unwrap();
     assert!(n > 400, "only {n} of 500 packets decoded");
     let c = whole.counters();
     assert!(c.invalid_packets > 0 && c.skipped_bytes > 0, "{c:?}");
@@ -108,7 +108,7 @@ fn packets_split_across_reads_decode_the_same() {
     let mut chunked = decoder(BoardId::Cyton);
     let mut got = Vec::new();
     for chunk in stream.chunks(5) {
-        chunked.decode(chunk, 1.0, &mut got);
+        chunked.decode(chunk, 1.0, &mut got).unwrap();
     }
     assert_eq!(got, expected);
     assert_eq!(chunked.counters(), c);
@@ -130,7 +130,7 @@ fn garbage_never_crashes_the_decoder() {
         });
     }
     let mut out = Vec::new();
-    d.decode(&bytes, 0.0, &mut out);
+    d.decode(&bytes, 0.0, &mut out).unwrap();
     assert_eq!(out.len() % 32, 0);
 }
 
@@ -138,7 +138,7 @@ fn garbage_never_crashes_the_decoder() {
 fn daisy_pairs_odd_and_even_halves_and_counts_lone_halves() {
     let mut d = decoder(BoardId::CytonDaisy);
     assert_eq!(d.num_rows(), 32);
-    d.observe_command(b"xQ010110X"); // channel 9 to gain 2
+    d.observe_command(b"xQ010110X").unwrap(); // channel 9 to gain 2
     let mut bytes = Vec::new();
     bytes.extend(packet(1, [10; 8], [0; 6], 0xC4));
     bytes.extend(packet(2, [20; 8], [0, 3, 0, 0, 0, 0], 0xC1));
@@ -149,7 +149,7 @@ fn daisy_pairs_odd_and_even_halves_and_counts_lone_halves() {
     bytes.extend(packet(255, [1; 8], [0; 6], 0xC4));
     bytes.extend(packet(0, [2; 8], [0; 6], 0xC4)); // wraps: (255 + 1) mod 256 == 0
     let mut out = Vec::new();
-    assert_eq!(d.decode(&bytes, 3.0, &mut out), 3);
+    assert_eq!(d.decode(&bytes, 3.0, &mut out).unwrap(), 3);
     let s = &out[..32];
     assert_eq!(s[0], 2.0);
     assert_eq!(s[1], 10.0 * SCALE_24);
@@ -213,11 +213,11 @@ fn stream_end_to_end(options: EmulatorOptions, board_id: BoardId, samples: usize
 
     // The same bytes through a bare decoder that saw the same commands.
     let mut reference = CppDecoder::new(board_id, &InputParams::default()).unwrap();
-    reference.observe_command(b"d");
-    reference.observe_command(b"x1060110X");
+    reference.observe_command(b"d").unwrap();
+    reference.observe_command(b"x1060110X").unwrap();
     let stream = packet_stream(&options, (emulator.packets_sent() as usize).max(2 * samples + 4));
     let mut expected = Vec::new();
-    let decoded = reference.decode(&stream, 0.0, &mut expected);
+    let decoded = reference.decode(&stream, 0.0, &mut expected).unwrap();
     assert!(decoded >= data.samples());
     for i in 0..data.samples() {
         for row in 0..rows {

@@ -94,9 +94,9 @@ fn synthetic_board_streams_the_seeded_signal_and_keeps_data_after_stop() {
     }
 
     // Same seed, same samples: compare with the bare generator (timestamp and marker aside).
-    let mut generator = CppSyntheticGenerator::new(42);
+    let mut generator = CppSyntheticGenerator::new(42).unwrap();
     let (mut expected, mut aux) = (Vec::new(), Vec::new());
-    generator.generate(count, 0.0, 0.004, &mut expected, &mut aux);
+    generator.generate(count, 0.0, 0.004, &mut expected, &mut aux).unwrap();
     for i in 0..count {
         for row in 0..30 {
             assert_eq!(data.get(row, i).to_bits(), expected[i * 32 + row].to_bits(), "sample {i} row {row}");
@@ -138,9 +138,9 @@ fn generator_follows_the_written_formula() {
     let noise = (((2.0 * u - 1.0) * amp) * (0.1 * 1.0)) / 2.0;
     let expected = amp + ((amp + noise) * std::f64::consts::SQRT_2) * 0.0f64.sin();
 
-    let mut generator = CppSyntheticGenerator::new(0);
+    let mut generator = CppSyntheticGenerator::new(0).unwrap();
     let (mut default, mut aux) = (Vec::new(), Vec::new());
-    generator.generate(3, 100.0, 0.5, &mut default, &mut aux);
+    generator.generate(3, 100.0, 0.5, &mut default, &mut aux).unwrap();
     assert_eq!(generator.next_index(), 3);
     assert_eq!(default.len(), 3 * 32);
     assert_eq!(aux.len(), 3 * 20);

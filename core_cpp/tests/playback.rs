@@ -142,7 +142,7 @@ fn decoder_emits_one_sample_per_complete_line_whatever_the_chunking() {
     let mut whole = CppDecoder::new(BoardId::PlaybackFile, &p).unwrap();
     assert_eq!(whole.num_rows(), CYTON_ROWS);
     let mut expected = Vec::new();
-    assert_eq!(whole.decode(content.as_bytes(), 12.5, &mut expected), 3, "the last line is not complete yet");
+    assert_eq!(whole.decode(content.as_bytes(), 12.5, &mut expected).unwrap(), 3, "the last line is not complete yet");
     assert_eq!(whole.counters().invalid_packets, 1);
     assert_eq!(expected[22], 12.5);
     assert_eq!(expected[23], 0.0, "decoded markers are 0");
@@ -151,11 +151,11 @@ fn decoder_emits_one_sample_per_complete_line_whatever_the_chunking() {
     let mut got = Vec::new();
     let mut count = 0;
     for chunk in content.as_bytes().chunks(7) {
-        count += chunked.decode(chunk, 12.5, &mut got);
+        count += chunked.decode(chunk, 12.5, &mut got).unwrap();
     }
     assert_eq!(count, 3);
     assert_eq!(got, expected);
-    assert_eq!(chunked.decode(b"\n", 1.0, &mut got), 1, "the newline completes line 4");
+    assert_eq!(chunked.decode(b"\n", 1.0, &mut got).unwrap(), 1, "the newline completes line 4");
 }
 
 #[test]

@@ -21,14 +21,14 @@ fn protocols(c: &mut Criterion) {
     c.bench_function("Rust Cyton decode 250 packets", |b| {
         b.iter(|| {
             out.clear();
-            black_box(decoder.decode(black_box(&cyton), 0.0, &mut out))
+            black_box(decoder.decode(black_box(&cyton), 0.0, &mut out).unwrap())
         })
     });
     let mut decoder = CytonDecoder::daisy();
     c.bench_function("Rust Daisy decode 250 packets", |b| {
         b.iter(|| {
             out.clear();
-            black_box(decoder.decode(black_box(&daisy), 0.0, &mut out))
+            black_box(decoder.decode(black_box(&daisy), 0.0, &mut out).unwrap())
         })
     });
     let mut generator = SyntheticGenerator::new(42);
@@ -37,7 +37,7 @@ fn protocols(c: &mut Criterion) {
         b.iter(|| {
             d.clear();
             a.clear();
-            generator.generate(250, 0.0, 0.004, &mut d, &mut a);
+            generator.generate(250, 0.0, 0.004, &mut d, &mut a).unwrap();
             black_box(d.len())
         })
     });

@@ -258,9 +258,11 @@ impl StreamDecoder for PlaybackDecoder {
         self.descriptor.num_rows
     }
 
-    fn observe_command(&mut self, _command: &[u8]) {}
+    fn observe_command(&mut self, _command: &[u8]) -> Result<()> {
+        Ok(())
+    }
 
-    fn decode(&mut self, bytes: &[u8], timestamp: f64, out: &mut Vec<f64>) -> usize {
+    fn decode(&mut self, bytes: &[u8], timestamp: f64, out: &mut Vec<f64>) -> Result<usize> {
         self.partial.extend_from_slice(bytes);
         let mut emitted = 0;
         let mut consumed = 0;
@@ -292,7 +294,7 @@ impl StreamDecoder for PlaybackDecoder {
             }
         }
         self.partial.drain(..consumed);
-        emitted
+        Ok(emitted)
     }
 
     fn counters(&self) -> DecodeCounters {
@@ -382,9 +384,9 @@ mod tests {
         let text = format!("{}\n{}\nbad\n{}", cyton_line(0), cyton_line(1), cyton_line(2));
         let mut out = Vec::new();
         let (a, b) = text.as_bytes().split_at(30);
-        assert_eq!(d.decode(a, 5.0, &mut out), 0);
-        assert_eq!(d.decode(b, 5.0, &mut out), 2);
-        assert_eq!(d.decode(b"\n", 6.0, &mut out), 1);
+        assert_eq!(d.decode(a, 5.0, &mut out).unwrap(), 0);
+        assert_eq!(d.decode(b, 5.0, &mut out).unwrap(), 2);
+        assert_eq!(d.decode(b"\n", 6.0, &mut out).unwrap(), 1);
         assert_eq!(out.len(), 3 * 24);
         assert_eq!(out[24 + 1], 101.5);
         assert_eq!(out[22], 5.0);

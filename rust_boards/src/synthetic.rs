@@ -57,7 +57,7 @@ impl SampleGenerator for SyntheticGenerator {
         period: f64,
         default_out: &mut Vec<f64>,
         auxiliary_out: &mut Vec<f64>,
-    ) {
+    ) -> Result<()> {
         default_out.reserve(count * SYNTHETIC_ROWS);
         auxiliary_out.reserve(count * SYNTHETIC_AUX_ROWS);
         let mut row = [0.0f64; SYNTHETIC_ROWS];
@@ -93,6 +93,7 @@ impl SampleGenerator for SyntheticGenerator {
             ]);
             self.index += 1;
         }
+        Ok(())
     }
 
     fn next_index(&self) -> u64 {
@@ -139,11 +140,11 @@ impl SyntheticBoard {
     }
 
     /// Generates every sample due by now into the buffers.
-    fn produce_due(&mut self) {
+    fn produce_due(&mut self) -> Result<()> {
         if self.phase != Phase::Streaming {
-            return;
+            return Ok(());
         }
-        let Some(generator) = self.generator.as_mut() else { return };
+        let Some(generator) = self.generator.as_mut() else { return Ok(()) };
         let elapsed = self.clock.monotonic().saturating_sub(self.started.0);
         let due = samples_due(elapsed, SYNTHETIC_RATE);
         while self.produced < due {
@@ -157,11 +158,12 @@ impl SyntheticBoard {
                 1.0 / f64::from(SYNTHETIC_RATE),
                 &mut self.default_scratch,
                 &mut self.aux_scratch,
-            );
+            )?;
             self.produced += count;
             self.buffers.push_many(0, &mut self.default_scratch);
             self.buffers.push_many(1, &mut self.aux_scratch);
         }
+        Ok(())
     }
 }
 
@@ -196,7 +198,7 @@ impl Board for SyntheticBoard {
 
     fn stop_stream(&mut self) -> Result<()> {
         self.phase.check_stop()?;
-        self.produce_due();
+        self.produce_due()?;
         self.phase = Phase::Prepared;
         Ok(())
     }
@@ -211,19 +213,19 @@ impl Board for SyntheticBoard {
 
     fn board_data_count(&mut self, preset: Preset) -> Result<usize> {
         self.phase.require_prepared("board_data_count")?;
-        self.produce_due();
+        self.produce_due()?;
         self.buffers.count(preset)
     }
 
     fn get_board_data(&mut self, max_samples: usize, preset: Preset, out: &mut SampleMatrix) -> Result<()> {
         self.phase.require_prepared("get_board_data")?;
-        self.produce_due();
+        self.produce_due()?;
         self.buffers.take_oldest(max_samples, preset, out)
     }
 
     fn get_current_board_data(&mut self, max_samples: usize, preset: Preset, out: &mut SampleMatrix) -> Result<()> {
         self.phase.require_prepared("get_current_board_data")?;
-        self.produce_due();
+        self.produce_due()?;
         self.buffers.copy_newest(max_samples, preset, out)
     }
 
@@ -235,7 +237,7 @@ impl Board for SyntheticBoard {
     fn insert_marker(&mut self, value: f64, preset: Preset) -> Result<()> {
         self.phase.require_prepared("insert_marker")?;
         self.buffers.check_preset(preset)?;
-        self.produce_due();
+        self.produce_due()?;
         self.buffers.set_marker(value, preset)
     }
 
@@ -260,7 +262,7 @@ mod tests {
     fn first_sample_follows_the_formula() {
         let mut g = SyntheticGenerator::new(42);
         let (mut d, mut a) = (Vec::new(), Vec::new());
-        g.generate(1, 100.0, 0.004, &mut d, &mut a);
+        g.generate(1, 100.0, 0.004, &mut d, &mut a).unwrap();
         // Replay the draws by hand: the first draw belongs to channel 1 with phase 0.
         let mut replay = SyntheticGenerator::new(42);
         let u = replay.uniform();
@@ -281,9 +283,9 @@ mod tests {
         let mut whole = SyntheticGenerator::new(9);
         let mut parts = SyntheticGenerator::new(9);
         let (mut d1, mut a1, mut d2, mut a2) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-        whole.generate(300, 0.0, 0.0, &mut d1, &mut a1);
-        parts.generate(1, 0.0, 0.0, &mut d2, &mut a2);
-        parts.generate(299, 0.0, 0.0, &mut d2, &mut a2);
+        whole.generate(300, 0.0, 0.0, &mut d1, &mut a1).unwrap();
+        parts.generate(1, 0.0, 0.0, &mut d2, &mut a2).unwrap();
+        parts.generate(299, 0.0, 0.0, &mut d2, &mut a2).unwrap();
         assert_eq!(d1, d2);
         assert_eq!(a1, a2);
         assert_eq!(d1[256 * SYNTHETIC_ROWS], 0.0, "package number wraps at 256");

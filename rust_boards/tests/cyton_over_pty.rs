@@ -21,9 +21,9 @@ fn wait_for_samples(board: &mut CytonBoard, n: usize) {
 /// What the decoder makes of the emulator's first `packets` packets, given the commands.
 fn expected(daisy: bool, options: &EmulatorOptions, packets: usize, commands: &[u8]) -> Vec<f64> {
     let mut d = if daisy { CytonDecoder::daisy() } else { CytonDecoder::cyton() };
-    d.observe_command(commands);
+    d.observe_command(commands).unwrap();
     let mut out = Vec::new();
-    d.decode(&packet_stream(options, packets), 0.0, &mut out);
+    d.decode(&packet_stream(options, packets), 0.0, &mut out).unwrap();
     out
 }
 

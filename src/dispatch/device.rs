@@ -61,7 +61,11 @@ impl SharedPort {
         let reader_shared = shared.clone();
         let reader = std::thread::Builder::new()
             .name("switchyard-port".into())
-            .spawn(move || read_loop(&reader_port, &reader_shared))
+            .spawn({
+                // The reader's events belong to the session and call that opened the port.
+                let span = tracing::Span::current();
+                move || span.in_scope(|| read_loop(&reader_port, &reader_shared))
+            })
             .map_err(|e| BoardError::general(format!("cannot start the reader for {path}: {e}")))?;
         let port = SharedPort { path: path.to_owned(), port, shared, reader: Some(reader) };
         port.write(b"v")?;

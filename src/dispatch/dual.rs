@@ -51,7 +51,9 @@ pub trait Producer: Send {
         Err(BoardError::general("this producer is paced by the clock, not fed bytes"))
     }
     /// Bytes the host is about to write to the device (e.g. gain settings).
-    fn observe_command(&mut self, _command: &[u8]) {}
+    fn observe_command(&mut self, _command: &[u8]) -> Result<()> {
+        Ok(())
+    }
     /// Takes the input read once by the dispatcher (a playback file's bytes) and decodes it.
     fn load(&mut self, _bytes: &[u8]) -> Result<()> {
         Ok(())
@@ -241,7 +243,8 @@ impl Dual {
         }
         for (ts, bytes) in &chunks {
             if let Err(e) = self.cpp.feed(bytes, *ts, &mut self.scratch) {
-                tracing::error!(board = self.board.kind(), error = %e, "C++ decoder failed");
+                // That chunk's C++ samples are lost; the comparison will show the gap.
+                tracing::error!(board = self.board.kind(), exit_code = e.code.code(), error = %e, "C++ decoder failed");
             }
         }
         let new_samples = (self.scratch[0].len() / self.rows[0]) as u64;
@@ -334,7 +337,7 @@ impl Dual {
         let cpp_ok = match self.cpp.produce(first, count, ts0, period, &mut self.scratch) {
             Ok(()) => true,
             Err(e) => {
-                tracing::error!(board = self.board.kind(), error = %e, "C++ side failed to produce samples");
+                tracing::error!(board = self.board.kind(), exit_code = e.code.code(), error = %e, "C++ side failed to produce samples");
                 false
             }
         };
@@ -495,12 +498,13 @@ impl Dual {
     fn configure_device(&mut self, config: &str) -> Result<String> {
         self.pump(super::now_unix());
         let bytes = config.as_bytes().to_vec();
-        self.cpp.observe_command(&bytes);
+        // The C++ side serves or stands behind Rust: if it cannot follow the command, the
+        // command is not sent and the caller hears why.
+        self.cpp.observe_command(&bytes)?;
         if self.rust_active {
             let rust_bytes = bytes.clone();
             let answer = self.rust.call("observe_command", Duration::from_secs(5), true, move |p, _| {
-                p.observe_command(&rust_bytes);
-                Ok(())
+                p.observe_command(&rust_bytes)
             });
             if let RustAnswer::Failed(f) = answer {
                 self.serve_cpp(&f.to_string());

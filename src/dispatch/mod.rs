@@ -5,7 +5,7 @@
 //! events; [`session`] is the `Board` a caller holds; [`dual`] runs both implementations
 //! on one input; [`rust_side`] is the single door to any Rust implementation (breaker
 //! admission, isolation, faults, outcome recording); [`kind`] holds what sessions of one
-//! board kind share.
+//! board kind share; [`trace`] the session and call spans every event lives in.
 
 pub mod compare;
 mod device;
@@ -20,6 +20,7 @@ pub mod queue;
 mod runtime;
 mod rust_side;
 pub mod session;
+mod trace;
 
 pub use runtime::{Runtime, RuntimeError};
 pub use session::{Routing, Session, FAILOVER_MARKER};

@@ -26,15 +26,14 @@ impl<G: SampleGenerator> Producer for SyntheticProducer<G> {
             let [d, a] = &mut self.discard;
             d.clear();
             a.clear();
-            self.generator.generate(skip, ts0, period, d, a);
+            self.generator.generate(skip, ts0, period, d, a)?;
         } else if first < next {
             return Err(BoardError::general(format!(
                 "asked for sample {first} but the generator is already at {next}"
             )));
         }
         let (default, rest) = outs.split_at_mut(1);
-        self.generator.generate(count, ts0, period, &mut default[0], &mut rest[0]);
-        Ok(())
+        self.generator.generate(count, ts0, period, &mut default[0], &mut rest[0])
     }
 
     fn configure(&mut self, config: &str) -> Result<String> {
@@ -73,10 +72,10 @@ impl PlaybackProducer {
 impl Producer for PlaybackProducer {
     fn load(&mut self, bytes: &[u8]) -> Result<()> {
         self.samples.clear();
-        self.decoder.decode(bytes, 0.0, &mut self.samples);
+        self.decoder.decode(bytes, 0.0, &mut self.samples)?;
         // A file without a final newline still ends its last line.
         if !bytes.ends_with(b"\n") {
-            self.decoder.decode(b"\n", 0.0, &mut self.samples);
+            self.decoder.decode(b"\n", 0.0, &mut self.samples)?;
         }
         let invalid = self.decoder.counters().invalid_packets;
         if invalid > 0 {
@@ -142,12 +141,11 @@ impl Producer for DecoderProducer {
     }
 
     fn feed(&mut self, bytes: &[u8], ts: f64, outs: &mut [Vec<f64>; 3]) -> Result<()> {
-        self.decoder.decode(bytes, ts, &mut outs[0]);
-        Ok(())
+        self.decoder.decode(bytes, ts, &mut outs[0]).map(|_| ())
     }
 
-    fn observe_command(&mut self, command: &[u8]) {
-        self.decoder.observe_command(command);
+    fn observe_command(&mut self, command: &[u8]) -> Result<()> {
+        self.decoder.observe_command(command)
     }
 
     fn configure(&mut self, _config: &str) -> Result<String> {

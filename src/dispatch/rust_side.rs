@@ -92,7 +92,10 @@ impl<T: Send + 'static> RustSide<T> {
         let board = self.kind.board.kind();
         let started = Instant::now();
         let release = self.kind.hang_release.clone();
+        // The worker runs in the caller's span, so its events carry the same call id.
+        let span = tracing::Span::current();
         let result = self.worker.call(deadline, move |value| {
+            let _span = span.enter();
             faults::before_call(fault, latency, board, &release)?;
             f(value, fault)
         });
@@ -163,7 +166,9 @@ impl<T: Send + 'static> RustSide<T> {
         // probe slot must not be held by work that never runs.
         let slot = Arc::new(std::sync::Mutex::new(ticket));
         let job_slot = Arc::clone(&slot);
+        let span = tracing::Span::current();
         let queued = self.worker.submit(move |value| {
+            let _span = span.enter();
             let ticket = job_slot.lock().unwrap_or_else(|p| p.into_inner()).take();
             let board = kind.board.kind();
             let started = Instant::now();

@@ -11,7 +11,7 @@ use super::kind::BoardKind;
 use super::device::SharedPort;
 use super::producers::{DecoderProducer, PlaybackProducer, SyntheticProducer};
 use super::rust_side::{RustAnswer, RustFailure, RustSide};
-use super::{factory, faults, now_unix};
+use super::{factory, faults, now_unix, trace};
 use board_api::{Board, BoardError, BoardId, ExitCode, InputParams, Preset, Result, SampleMatrix};
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -89,9 +89,16 @@ pub struct SessionCell {
     /// Drawn once: a session with no stickiness value keeps this bucket for its life,
     /// so re-deciding it after a reload cannot move it at random.
     drawn_bucket: u32,
+    /// The span of the session's whole life; each call opens a child of it.
+    span: tracing::Span,
 }
 
 impl SessionCell {
+    /// Enters a new call span (with its own call id) under the session's span.
+    fn enter_call(&self, op: &'static str) -> tracing::span::EnteredSpan {
+        trace::call_span(&self.span, op).entered()
+    }
+
     fn lock(&self) -> MutexGuard<'_, SessionState> {
         // Session code never panics while holding the lock (Rust-side panics happen on
         // the isolated worker); if it ever did, the state is still the best we have.
@@ -142,6 +149,7 @@ impl SessionCell {
 
     /// Releases the session whatever state it is in (release_all_sessions, shutdown).
     pub fn release_now(&self) {
+        let _call = self.enter_call("release_now");
         let mut state = self.lock();
         if !matches!(state.engine, Engine::Unprepared | Engine::Released) {
             let _ = state.release(self);
@@ -151,6 +159,7 @@ impl SessionCell {
     /// Moves the session to C++ now (kill switch, breaker open, percentage lowered).
     /// Standby sessions lose nothing; `rust` sessions restart on C++ with the gap marked.
     pub fn move_to_cpp(&self, reason: &'static str) -> Result<()> {
+        let _call = self.enter_call("move_to_cpp");
         let mut state = self.lock();
         state.move_to_cpp(self, reason)
     }
@@ -184,6 +193,7 @@ impl Session {
             link: Mutex::new(None),
             stream_failure: Mutex::new(None),
             drawn_bucket: toggles::random_hash(),
+            span: trace::session_span(id, board),
         });
         kind.register(&cell);
         Session { cell }
@@ -226,6 +236,7 @@ impl Session {
 
 impl Drop for Session {
     fn drop(&mut self) {
+        let _call = self.cell.enter_call("drop");
         let mut state = self.cell.lock();
         if !matches!(state.engine, Engine::Unprepared | Engine::Released) {
             let _ = state.release(&self.cell);
@@ -283,6 +294,7 @@ impl SessionState {
             generation = decision.generation,
             "routing decision"
         );
+        trace::flag_evaluation(board, path, &decision, override_reason);
         let mut routing = Routing { decision, started_on: path, override_reason };
         let engine = match path {
             Path::Cpp => Engine::Cpp(prepare_cpp(cell)?),
@@ -777,7 +789,7 @@ fn prepare_dual(cell: &SessionCell, serving: Side) -> Result<Dual> {
             // Both generators from one seed: that is what makes them comparable.
             let seed = params.seed()?.unwrap_or_else(factory::clock_seed);
             (
-                Box::new(SyntheticProducer::new(core_cpp::CppSyntheticGenerator::new(seed))),
+                Box::new(SyntheticProducer::new(core_cpp::CppSyntheticGenerator::new(seed)?)),
                 Box::new(SyntheticProducer::new(rust_boards::SyntheticGenerator::new(seed))),
                 BoardId::Synthetic,
                 None,
@@ -834,33 +846,42 @@ impl Board for Session {
         self.cell.board
     }
     fn prepare_session(&mut self) -> Result<()> {
+        let _call = self.cell.enter_call("prepare_session");
         self.cell.lock().prepare(&self.cell)
     }
     fn is_prepared(&self) -> bool {
         !matches!(self.cell.lock().engine, Engine::Unprepared | Engine::Released)
     }
     fn start_stream(&mut self, buffer_size: usize) -> Result<()> {
+        let _call = self.cell.enter_call("start_stream");
         self.cell.lock().start(&self.cell, buffer_size)
     }
     fn stop_stream(&mut self) -> Result<()> {
+        let _call = self.cell.enter_call("stop_stream");
         self.cell.lock().stop(&self.cell)
     }
     fn release_session(&mut self) -> Result<()> {
+        let _call = self.cell.enter_call("release_session");
         self.cell.lock().release(&self.cell)
     }
     fn board_data_count(&mut self, preset: Preset) -> Result<usize> {
+        let _call = self.cell.enter_call("board_data_count");
         self.cell.lock().count(&self.cell, preset)
     }
     fn get_board_data(&mut self, max_samples: usize, preset: Preset, out: &mut SampleMatrix) -> Result<()> {
+        let _call = self.cell.enter_call("get_board_data");
         self.cell.lock().read(&self.cell, true, max_samples, preset, out)
     }
     fn get_current_board_data(&mut self, max_samples: usize, preset: Preset, out: &mut SampleMatrix) -> Result<()> {
+        let _call = self.cell.enter_call("get_current_board_data");
         self.cell.lock().read(&self.cell, false, max_samples, preset, out)
     }
     fn config_board(&mut self, config: &str) -> Result<String> {
+        let _call = self.cell.enter_call("config_board");
         self.cell.lock().config(&self.cell, config)
     }
     fn insert_marker(&mut self, value: f64, preset: Preset) -> Result<()> {
+        let _call = self.cell.enter_call("insert_marker");
         self.cell.lock().marker(&self.cell, value, preset)
     }
     fn dropped_samples(&self) -> u64 {

@@ -59,7 +59,7 @@ impl ServeArgs {
 /// Installs the log subscriber (stderr; `RUST_LOG` or `info`).
 pub fn init_logging() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+    crate::logging::install(filter);
 }
 
 /// Runs `serve`; the exit code is 0 after a clean stop, 1 when it could not start.
@@ -95,5 +95,5 @@ pub fn defaults() -> ServeArgs {
 /// unless `RUST_LOG` says otherwise.
 pub fn init_logging_quiet() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("error"));
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+    crate::logging::install(filter);
 }

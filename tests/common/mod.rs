@@ -84,7 +84,7 @@ impl Collected {
 pub fn reference(seed: u64, count: usize) -> Vec<Vec<f64>> {
     let mut g = rust_boards::SyntheticGenerator::new(seed);
     let (mut d, mut a) = (Vec::new(), Vec::new());
-    g.generate(count, 0.0, 1.0 / 250.0, &mut d, &mut a);
+    g.generate(count, 0.0, 1.0 / 250.0, &mut d, &mut a).unwrap();
     d.chunks(SYNTH_ROWS).map(|s| s.to_vec()).collect()
 }
 

@@ -87,7 +87,7 @@ impl CytonBoard {
     fn send(&self, command: &[u8]) -> Result<()> {
         let port = self.port()?;
         let mut shared = self.shared();
-        shared.decoder.observe_command(command);
+        shared.decoder.observe_command(command)?;
         write_command(port, &self.port_path, command)
     }
 
@@ -132,8 +132,13 @@ fn read_until_stopped(port: &File, wake: &OwnedFd, shared: &Mutex<Shared>) -> st
         let mut guard = shared.lock().unwrap_or_else(|p| p.into_inner());
         let Shared { decoder, buffers, .. } = &mut *guard;
         samples.clear();
-        if decoder.decode(bytes, timestamp, samples) > 0 {
-            buffers.push_many(0, samples);
+        match decoder.decode(bytes, timestamp, samples) {
+            Ok(0) => Ok(()),
+            Ok(_) => {
+                buffers.push_many(0, samples);
+                Ok(())
+            }
+            Err(e) => Err(format!("the decoder failed: {e}")),
         }
     };
     loop {
@@ -147,7 +152,7 @@ fn read_until_stopped(port: &File, wake: &OwnedFd, shared: &Mutex<Shared>) -> st
         let woken = fds[1].revents().is_some_and(|r| !r.is_empty());
         if port_events.contains(PollFlags::POLLIN) {
             match port.read_into(&mut buf) {
-                Ok(n) if n > 0 => decode(&buf[..n], &mut samples),
+                Ok(n) if n > 0 => decode(&buf[..n], &mut samples)?,
                 // Readable yet nothing to read: end of file, the device is gone.
                 Ok(_) => return Err("the serial device closed (end of file)".into()),
                 Err(e) => return Err(format!("reading the serial port failed: {e}")),
@@ -163,7 +168,7 @@ fn read_until_stopped(port: &File, wake: &OwnedFd, shared: &Mutex<Shared>) -> st
                     break;
                 }
                 match read_with_timeout(port, &mut buf, left.min(DRAIN_QUIET)) {
-                    Ok(n) if n > 0 => decode(&buf[..n], &mut samples),
+                    Ok(n) if n > 0 => decode(&buf[..n], &mut samples)?,
                     _ => break,
                 }
             }
@@ -235,7 +240,11 @@ impl Board for CytonBoard {
         let board = self.board;
         let thread = std::thread::Builder::new()
             .name(format!("{}-reader", board.kind()))
-            .spawn(move || reader_loop(port, wake_read, shared, board))
+            .spawn({
+                // The reader's events belong to the call that started the stream.
+                let span = tracing::Span::current();
+                move || span.in_scope(|| reader_loop(port, wake_read, shared, board))
+            })
             .map_err(|e| BoardError::new(ExitCode::StreamThreadError, format!("cannot start the reader thread: {e}")))?;
         self.reader = Some(Reader { wake: wake_write, thread });
         if let Err(e) = self.send(b"b") {

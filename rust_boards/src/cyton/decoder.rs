@@ -1,6 +1,6 @@
 //! The Cyton and Cyton Daisy packet decoders: bytes in, samples out, no I/O.
 
-use board_api::{DecodeCounters, StreamDecoder};
+use board_api::{DecodeCounters, Result, StreamDecoder};
 
 pub const PACKET_LEN: usize = 33;
 const HEADER: u8 = 0xA0;
@@ -158,7 +158,7 @@ impl StreamDecoder for CytonDecoder {
         }
     }
 
-    fn observe_command(&mut self, command: &[u8]) {
+    fn observe_command(&mut self, command: &[u8]) -> Result<()> {
         let mut i = 0;
         while i < command.len() {
             match command[i] {
@@ -180,9 +180,10 @@ impl StreamDecoder for CytonDecoder {
                 _ => i += 1,
             }
         }
+        Ok(())
     }
 
-    fn decode(&mut self, bytes: &[u8], timestamp: f64, out: &mut Vec<f64>) -> usize {
+    fn decode(&mut self, bytes: &[u8], timestamp: f64, out: &mut Vec<f64>) -> Result<usize> {
         self.pending.extend_from_slice(bytes);
         let mut emitted = 0;
         let mut pos = 0;
@@ -216,7 +217,7 @@ impl StreamDecoder for CytonDecoder {
             }
         }
         self.pending.drain(..pos);
-        emitted
+        Ok(emitted)
     }
 
     fn counters(&self) -> DecodeCounters {
@@ -243,7 +244,7 @@ mod tests {
         let mut d = CytonDecoder::cyton();
         let mut out = Vec::new();
         let bytes = packet(7, [1, -1, 8_388_607, -8_388_608, 0, 2, 3, 4], [0, 16, 0xFF, 0xF0, 0, 0], FOOTER_ACCEL);
-        assert_eq!(d.decode(&bytes, 12.5, &mut out), 1);
+        assert_eq!(d.decode(&bytes, 12.5, &mut out).unwrap(), 1);
         assert_eq!(out.len(), CYTON_ROWS);
         assert_eq!(out[0], 7.0);
         assert_eq!(out[1], 1.0 * (4.5 / 8_388_607.0 / 24.0 * 1_000_000.0));
@@ -257,8 +258,8 @@ mod tests {
         assert_eq!(out[23], 0.0);
         // All-zero accel keeps the previous; 0xC1 fills analog.
         out.clear();
-        d.decode(&packet(8, [0; 8], [0; 6], FOOTER_ACCEL), 0.0, &mut out);
-        d.decode(&packet(9, [0; 8], [0, 1, 0, 2, 0xFF, 0xFF], FOOTER_ANALOG), 0.0, &mut out);
+        d.decode(&packet(8, [0; 8], [0; 6], FOOTER_ACCEL), 0.0, &mut out).unwrap();
+        d.decode(&packet(9, [0; 8], [0, 1, 0, 2, 0xFF, 0xFF], FOOTER_ANALOG), 0.0, &mut out).unwrap();
         assert_eq!(out[9], 16.0 * (0.002 / 16.0));
         assert_eq!(out[CYTON_ROWS + 19..CYTON_ROWS + 22], [1.0, 2.0, -1.0]);
         assert_eq!(out[CYTON_ROWS + 9], 16.0 * (0.002 / 16.0));
@@ -272,8 +273,8 @@ mod tests {
         stream.extend(packet(2, [6; 8], [0; 6], 0xC3));
         let mut out = Vec::new();
         let (a, b) = stream.split_at(20);
-        assert_eq!(d.decode(a, 0.0, &mut out), 0);
-        assert_eq!(d.decode(b, 0.0, &mut out), 1);
+        assert_eq!(d.decode(a, 0.0, &mut out).unwrap(), 0);
+        assert_eq!(d.decode(b, 0.0, &mut out).unwrap(), 1);
         assert_eq!(out[0], 2.0);
         let c = d.counters();
         assert_eq!(c.packets, 1);
@@ -284,19 +285,19 @@ mod tests {
     #[test]
     fn gains_follow_channel_settings_and_defaults() {
         let mut d = CytonDecoder::daisy();
-        d.observe_command(b"x1020000Xx8060000XxQ000000X");
-        d.observe_command(b"x2090000X"); // gain code 9 does not exist: ignored
+        d.observe_command(b"x1020000Xx8060000XxQ000000X").unwrap();
+        d.observe_command(b"x2090000X").unwrap(); // gain code 9 does not exist: ignored
         let mut out = Vec::new();
-        d.decode(&packet(1, [1000; 8], [0; 6], 0xC0), 0.0, &mut out);
-        d.decode(&packet(2, [1000; 8], [0; 6], 0xC0), 0.0, &mut out);
+        d.decode(&packet(1, [1000; 8], [0; 6], 0xC0), 0.0, &mut out).unwrap();
+        d.decode(&packet(2, [1000; 8], [0; 6], 0xC0), 0.0, &mut out).unwrap();
         assert_eq!(out[1], 1000.0 * scale_for(4.0));
         assert_eq!(out[2], 1000.0 * scale_for(24.0));
         assert_eq!(out[8], 1000.0 * scale_for(24.0));
         assert_eq!(out[9], 1000.0 * scale_for(1.0));
-        d.observe_command(b"d");
+        d.observe_command(b"d").unwrap();
         out.clear();
-        d.decode(&packet(3, [1000; 8], [0; 6], 0xC0), 0.0, &mut out);
-        d.decode(&packet(4, [1000; 8], [0; 6], 0xC0), 0.0, &mut out);
+        d.decode(&packet(3, [1000; 8], [0; 6], 0xC0), 0.0, &mut out).unwrap();
+        d.decode(&packet(4, [1000; 8], [0; 6], 0xC0), 0.0, &mut out).unwrap();
         assert_eq!(out[1], 1000.0 * scale_for(24.0));
     }
 
@@ -313,7 +314,7 @@ mod tests {
         stream.extend(packet(10, [0; 8], [0; 6], 0xC0));
         stream.extend(packet(255, [3; 8], [0; 6], 0xC0));
         stream.extend(packet(0, [4; 8], [0; 6], 0xC0));
-        assert_eq!(d.decode(&stream, 1.0, &mut out), 2);
+        assert_eq!(d.decode(&stream, 1.0, &mut out).unwrap(), 2);
         assert_eq!(out.len(), 2 * DAISY_ROWS);
         assert_eq!(out[0], 4.0);
         assert_eq!(out[1], scale_for(24.0));
