@@ -12,7 +12,7 @@
 //! document, controls and telemetry (`switchyard::serve`, reused as they are).
 
 use board_api::BoardId;
-use monitoring::{names, Server};
+use monitoring::{names, Server, ServerOptions};
 use std::net::SocketAddr;
 use std::path::{Path as FsPath, PathBuf};
 use std::sync::atomic::AtomicBool;
@@ -91,9 +91,6 @@ fn start(runtime: &Arc<Runtime>) -> Result<Option<SocketAddr>, MonitorError> {
     }
     let token_file = std::env::var_os(TOKEN_FILE_ENV).filter(|v| !v.is_empty()).map(PathBuf::from);
     let token = switchyard::serve::load_token(token_file.as_deref())?;
-    if token.is_some() && !listen.ip().is_loopback() {
-        tracing::warn!(%listen, "operator controls are reachable beyond this host");
-    }
     let metrics = match monitoring::install_recorder() {
         Ok(handle) => Some(handle),
         Err(e) => {
@@ -104,7 +101,8 @@ fn start(runtime: &Arc<Runtime>) -> Result<Option<SocketAddr>, MonitorError> {
     };
     let state = Arc::new(ServeState::new(runtime.clone(), metrics));
     state.apply_overrides();
-    let server = Server::start(listen, state.clone(), token.clone())?;
+    let allowed_hosts = runtime.store().load().config.monitoring.allowed_hosts.clone();
+    let server = Server::start(ServerOptions { allowed_hosts, token: token.clone(), ..ServerOptions::new(listen) }, state.clone())?;
     let bound = server.local_addr();
     state.record_event(
         "start",

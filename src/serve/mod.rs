@@ -16,7 +16,7 @@ pub mod telemetry;
 
 use crate::Runtime;
 use fleet::{FleetTotals, Served};
-use monitoring::{Server, Token};
+use monitoring::{Server, ServerOptions, Token};
 use state::ServeState;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -139,15 +139,14 @@ pub fn run_until(options: &ServeOptions, stop: Arc<AtomicBool>) -> Result<RunSum
         csv::check_writable(&options.data_dir).map_err(ServeError::DataDir)?;
     }
     let token = load_token(options.token_file.as_deref())?;
-    let listen = options.listen.unwrap_or(runtime.store().load().config.monitoring.listen);
-    if token.is_some() && !listen.ip().is_loopback() {
-        tracing::warn!(%listen, "operator controls are reachable beyond this host");
-    }
+    let monitoring_config = runtime.store().load().config.monitoring.clone();
+    let listen = options.listen.unwrap_or(monitoring_config.listen);
 
     let metrics = monitoring::install_recorder()?;
     let state = Arc::new(ServeState::new(runtime.clone(), Some(metrics)));
     state.apply_overrides();
-    let server = Server::start(listen, state.clone(), token.clone())?;
+    let server_options = ServerOptions { allowed_hosts: monitoring_config.allowed_hosts, token: token.clone(), ..ServerOptions::new(listen) };
+    let server = Server::start(server_options, state.clone())?;
     let totals = Arc::new(FleetTotals::default());
     let telemetry = telemetry::Telemetry::new(state.clone(), totals.clone());
     tracing::info!(
@@ -207,12 +206,14 @@ pub fn run_until(options: &ServeOptions, stop: Arc<AtomicBool>) -> Result<RunSum
     let streaming_seconds = streaming_since.elapsed().as_secs_f64();
     let streaming_cpu = telemetry::process_usage().map(|(c, _)| c).unwrap_or_default().saturating_sub(streaming_cpu_before);
     tracing::info!("stopping: streams, recordings, sessions");
+    // Clients get the grace period while the sessions stop, not after.
+    server.begin_shutdown();
     for h in handles {
         let _ = h.join();
     }
     telemetry_stop.store(true, Ordering::Release);
     let _ = telemetry_thread.join();
-    drop(server);
+    server.shutdown();
     drop(state);
     if let Ok(runtime) = Arc::try_unwrap(runtime) {
         runtime.shutdown();

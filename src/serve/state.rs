@@ -1,5 +1,6 @@
 //! What `serve` shares between its threads: the runtime, the operator overrides, the
-//! audit trail of events, and the [`monitoring::Backend`] the HTTP server presents.
+//! audit trail of events (`monitoring::AuditTrail`: bounded per kind, refusals coalesced
+//! apart), and the [`monitoring::Backend`] the HTTP server presents.
 //!
 //! Operator overrides live here, not in the file: forcing a breaker open, releasing it,
 //! METRICS_ONLY and the kill switch are applied to the breakers directly and re-applied
@@ -10,14 +11,11 @@ use crate::Runtime;
 use board_api::BoardId;
 use breaker::OperatorMode;
 use metrics_exporter_prometheus::PrometheusHandle;
-use monitoring::{BoardStatus, ControlAction, ControlError, EventRecord, StatusDocument};
-use std::collections::{BTreeMap, VecDeque};
+use monitoring::{AuditTrail, BoardStatus, ControlAction, ControlError, EventRecord, StatusDocument};
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use toggles::{EventKind, Path, Rollout, RampPosition, Timestamp};
-
-/// Events kept for the status page (config events come from the store's own history).
-const EVENT_HISTORY: usize = 200;
 
 #[derive(Debug, Default, Clone)]
 pub struct Overrides {
@@ -29,7 +27,8 @@ pub struct ServeState {
     pub runtime: Arc<Runtime>,
     metrics: Option<PrometheusHandle>,
     overrides: Mutex<Overrides>,
-    events: Mutex<VecDeque<EventRecord>>,
+    /// Config events come from the store's own history; everything else is recorded here.
+    audit: AuditTrail,
 }
 
 pub fn now_unix() -> f64 {
@@ -47,15 +46,11 @@ fn mode_name(mode: OperatorMode) -> &'static str {
 
 impl ServeState {
     pub fn new(runtime: Arc<Runtime>, metrics: Option<PrometheusHandle>) -> ServeState {
-        ServeState { runtime, metrics, overrides: Mutex::new(Overrides::default()), events: Mutex::new(VecDeque::new()) }
+        ServeState { runtime, metrics, overrides: Mutex::new(Overrides::default()), audit: AuditTrail::default() }
     }
 
-    pub fn record_event(&self, kind: &str, detail: String) {
-        let mut events = self.events.lock().unwrap_or_else(|p| p.into_inner());
-        if events.len() == EVENT_HISTORY {
-            events.pop_front();
-        }
-        events.push_back(EventRecord { at: now_unix(), kind: kind.to_owned(), detail });
+    pub fn record_event(&self, kind: &'static str, detail: String) {
+        self.audit.record(kind, &detail);
     }
 
     pub fn overrides(&self) -> Overrides {
@@ -158,7 +153,7 @@ impl ServeState {
                 link: kind.link_summary(),
             });
         }
-        let mut events: Vec<EventRecord> = self.events.lock().unwrap_or_else(|p| p.into_inner()).iter().cloned().collect();
+        let mut events: Vec<EventRecord> = self.audit.events();
         for e in store_events {
             let at = e.at.duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs_f64()).unwrap_or(0.0);
             let (kind, detail) = match e.kind {
@@ -187,6 +182,7 @@ impl ServeState {
             overrides: override_lines,
             boards,
             events,
+            refusals: self.audit.refusals(),
         }
     }
 }
@@ -200,7 +196,7 @@ impl monitoring::Backend for ServeState {
         self.metrics.as_ref().map(|h| h.render()).unwrap_or_default()
     }
 
-    fn control(&self, action: &ControlAction, source: SocketAddr) -> Result<String, ControlError> {
+    fn control(&self, action: &ControlAction, _source: SocketAddr) -> Result<String, ControlError> {
         let message = {
             let mut overrides = self.overrides.lock().unwrap_or_else(|p| p.into_inner());
             match action {
@@ -225,12 +221,10 @@ impl monitoring::Backend for ServeState {
             }
         };
         self.apply_overrides();
-        tracing::warn!(%source, action = action.name(), "operator action");
-        self.record_event("operator", format!("{message} (from {source})"));
         Ok(message)
     }
 
-    fn denied(&self, path: &str, source: SocketAddr, why: &str) {
-        self.record_event("denied", format!("POST {path} from {source} refused: {why}"));
+    fn audit(&self) -> &AuditTrail {
+        &self.audit
     }
 }

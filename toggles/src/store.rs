@@ -316,8 +316,16 @@ pub fn summarize_changes(old: &Config, new: &Config) -> Vec<String> {
     if old.log_level != new.log_level {
         out.push(format!("log_level {} -> {}", old.log_level.as_str(), new.log_level.as_str()));
     }
-    if old.monitoring != new.monitoring {
+    // Read once, when the server starts: say so rather than let it look applied.
+    if old.monitoring.listen != new.monitoring.listen {
         out.push(format!("monitoring.listen {} -> {}", old.monitoring.listen, new.monitoring.listen));
+    }
+    if old.monitoring.allowed_hosts != new.monitoring.allowed_hosts {
+        out.push(format!(
+            "monitoring.allowed_hosts [{}] -> [{}] (needs a restart)",
+            old.monitoring.allowed_hosts.join(", "),
+            new.monitoring.allowed_hosts.join(", ")
+        ));
     }
     for board in BoardId::ALL {
         let (a, b) = (old.board(board), new.board(board));
