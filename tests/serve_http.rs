@@ -217,6 +217,56 @@ fn sigterm_exits_promptly_with_slow_clients_connected() {
     drop((idle, trickling, mid_body));
 }
 
+/// Starts serve on `config` with stderr going to `log` (a file, as under a service
+/// manager) and the environment given.
+fn start_logging_to(dir: tempfile::TempDir, config: &Path, log: &Path, env: &[(&str, &str)]) -> Serve {
+    let mut cmd = command(config, &dir.path().join("data"), "127.0.0.1:0");
+    cmd.env_remove("RUST_LOG").env_remove("NO_COLOR");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let mut child = cmd.stdout(Stdio::piped()).stderr(std::fs::File::create(log).unwrap()).spawn().unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    let addr = line.trim().strip_prefix("listening on http://").unwrap().parse().unwrap();
+    Serve { child, addr, dir: Some(dir) }
+}
+
+#[test]
+fn log_level_applies_at_start_and_on_reload_and_a_new_listen_address_needs_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path());
+    std::fs::write(&config, "log_level: warn\nboards:\n  synthetic: rust\n").unwrap();
+    let log = dir.path().join("serve.log");
+    let serve = start_logging_to(dir, &config, &log, &[]);
+    let addr = serve.addr;
+    wait_for("sessions on rust", || synthetic(&status(addr))["sessions_rust"] == 2);
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert!(!text.contains(" INFO "), "log_level: warn, yet INFO lines:\n{text}");
+
+    std::fs::write(&config, "log_level: debug\nmonitoring:\n  listen: 127.0.0.1:1\nboards:\n  synthetic: rust\n").unwrap();
+    wait_for("generation 2 applied", || status(addr)["generation"] == 2);
+    wait_for("DEBUG lines after the reload", || std::fs::read_to_string(&log).unwrap().contains(" DEBUG "));
+    let doc = status(addr);
+    let config_event = doc["events"].as_array().unwrap().iter().find(|e| e["kind"] == "config").expect("the reload is an event").clone();
+    assert!(config_event["detail"].as_str().unwrap().contains("needs a restart"), "{config_event}");
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert!(text.contains("not applied until serve restarts"), "{text}");
+    assert!(!text.contains('\x1b'), "no colour codes in a file:\n{text}");
+}
+
+#[test]
+fn rust_log_wins_over_log_level() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path());
+    std::fs::write(&config, "log_level: error\nboards:\n  synthetic: rust\n").unwrap();
+    let log = dir.path().join("serve.log");
+    let serve = start_logging_to(dir, &config, &log, &[("RUST_LOG", "info")]);
+    wait_for("sessions on rust", || synthetic(&status(serve.addr))["sessions_rust"] == 2);
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert!(text.contains(" INFO ") && text.contains("RUST_LOG is set"), "RUST_LOG=info, yet:\n{text}");
+}
+
 #[test]
 fn a_token_file_others_can_read_is_refused_at_start() {
     use std::os::unix::fs::PermissionsExt;

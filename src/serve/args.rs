@@ -56,15 +56,20 @@ impl ServeArgs {
     }
 }
 
-/// Installs the log subscriber (stderr; `RUST_LOG` or `info`).
-pub fn init_logging() {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+/// Installs the log subscriber (stderr; `RUST_LOG`, else the config's `log_level`: see
+/// [`super::logging`]).
+pub fn init_logging(config: &std::path::Path) {
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+    let _ = tracing_subscriber::registry()
+        .with(super::logging::filter_layer(super::logging::configured_level(config).as_str()))
+        .with(tracing_subscriber::fmt::layer().with_ansi(super::logging::colour()).with_writer(std::io::stderr))
+        .try_init();
 }
 
 /// Runs `serve`; the exit code is 0 after a clean stop, 1 when it could not start.
 pub fn run(args: &ServeArgs) -> u8 {
-    init_logging();
+    init_logging(&args.config);
     match super::run(&args.options()) {
         Ok(summary) => {
             if args.summary_json {
@@ -95,5 +100,5 @@ pub fn defaults() -> ServeArgs {
 /// unless `RUST_LOG` says otherwise.
 pub fn init_logging_quiet() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("error"));
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_ansi(super::logging::colour()).with_writer(std::io::stderr).try_init();
 }

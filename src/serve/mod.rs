@@ -10,6 +10,7 @@
 pub mod args;
 pub mod csv;
 pub mod fleet;
+pub mod logging;
 pub mod sessions;
 pub mod state;
 pub mod telemetry;
@@ -140,6 +141,10 @@ pub fn run_until(options: &ServeOptions, stop: Arc<AtomicBool>) -> Result<RunSum
     }
     let token = load_token(options.token_file.as_deref())?;
     let monitoring_config = runtime.store().load().config.monitoring.clone();
+    let log_level = runtime.store().load().config.log_level;
+    if logging::apply_level(log_level) == logging::LevelApplied::RustLogWins {
+        tracing::info!(log_level = log_level.as_str(), "RUST_LOG is set and decides what is logged; the config's log_level is not applied");
+    }
     let listen = options.listen.unwrap_or(monitoring_config.listen);
 
     let metrics = monitoring::install_recorder()?;

@@ -112,6 +112,13 @@ impl Telemetry {
             metrics::counter!(names::CONFIG_RELOADS_TOTAL, "result" => result).increment(1);
             if event.kind == EventKind::Applied {
                 self.state.apply_overrides();
+                let level = runtime.store().load().config.log_level;
+                if super::logging::apply_level(level) == super::logging::LevelApplied::Applied {
+                    tracing::debug!(log_level = level.as_str(), "log level applied");
+                }
+                for change in event.changes.iter().filter(|c| c.contains("needs a restart")) {
+                    tracing::warn!(change = %change, "config change not applied until serve restarts");
+                }
             }
         }
         metrics::gauge!(names::CONFIG_GENERATION).set(runtime.store().load().generation as f64);

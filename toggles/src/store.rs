@@ -318,7 +318,7 @@ pub fn summarize_changes(old: &Config, new: &Config) -> Vec<String> {
     }
     // Read once, when the server starts: say so rather than let it look applied.
     if old.monitoring.listen != new.monitoring.listen {
-        out.push(format!("monitoring.listen {} -> {}", old.monitoring.listen, new.monitoring.listen));
+        out.push(format!("monitoring.listen {} -> {} (needs a restart: the server keeps listening where it started)", old.monitoring.listen, new.monitoring.listen));
     }
     if old.monitoring.allowed_hosts != new.monitoring.allowed_hosts {
         out.push(format!(
