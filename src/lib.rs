@@ -7,7 +7,8 @@
 #![forbid(unsafe_code)]
 
 pub mod dispatch;
+pub mod operations;
 pub mod serve;
 pub mod drill;
 
-pub use dispatch::{Routing, Runtime, RuntimeError, Session, FAILOVER_MARKER};
+pub use dispatch::{Overrides, Routing, Runtime, RuntimeError, Session, FAILOVER_MARKER};

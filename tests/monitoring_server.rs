@@ -1,7 +1,7 @@
 //! The monitoring server against bad clients, over raw TCP: slow, trickling and idle
 //! connections, oversized request lines and heads, conflicting lengths, chunked bodies,
 //! pipelining, a wrong `Host`, floods of unauthenticated POSTs. The server runs in this
-//! process on the real operations backend (`ServeState` over a runtime), so each case
+//! process on the real operations backend (`Operations` over a runtime), so each case
 //! reads the real status document.
 
 use monitoring::{Limits, Server, ServerOptions, Token};
@@ -10,7 +10,7 @@ use std::net::{SocketAddr, TcpStream};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
-use switchyard::serve::state::ServeState;
+use switchyard::operations::Operations;
 use switchyard::Runtime;
 
 const TOKEN: &str = "server-test-token-0123456789";
@@ -25,7 +25,7 @@ fn recorder() -> metrics_exporter_prometheus::PrometheusHandle {
 
 struct Running {
     server: Option<Server>,
-    state: Arc<ServeState>,
+    state: Arc<Operations>,
 }
 
 impl Running {
@@ -36,7 +36,7 @@ impl Running {
 
 fn start_with(limits: Limits, token: Option<&str>) -> Running {
     let runtime = Arc::new(Runtime::from_yaml(CONFIG, "switchyard.yaml").unwrap());
-    let state = Arc::new(ServeState::new(runtime, Some(recorder())));
+    let state = Arc::new(Operations::new(runtime, Some(recorder())));
     let options = ServerOptions {
         token: token.map(|t| Token::new(t, "test").unwrap()),
         limits,

@@ -20,7 +20,7 @@ mod runtime;
 mod rust_side;
 pub mod session;
 
-pub use runtime::{Runtime, RuntimeError};
+pub use runtime::{Overrides, Runtime, RuntimeError};
 pub use session::{Routing, Session, FAILOVER_MARKER};
 
 /// Wall-clock time in Unix seconds, the timestamp BrainFlow puts in its data.

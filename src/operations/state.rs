@@ -1,38 +1,22 @@
-//! What `serve` shares between its threads: the runtime, the operator overrides, the
-//! audit trail of events (`monitoring::AuditTrail`: bounded per kind, refusals coalesced
-//! apart), and the [`monitoring::Backend`] the HTTP server presents.
-//!
-//! Operator overrides live here, not in the file: forcing a breaker open, releasing it,
-//! METRICS_ONLY and the kill switch are applied to the breakers directly and re-applied
-//! after every config reload (a reload re-reads each breaker's `mode` from the file). They
-//! are not persisted: a restart serves what the file says.
+//! The operations backend: the runtime, the audit trail of events (bounded per kind,
+//! refusals coalesced apart: `monitoring::AuditTrail`), the status document built from
+//! both, and the operator controls, which it hands to the runtime (the one writer of
+//! breaker modes). It is the [`monitoring::Backend`] the HTTP server presents.
 
 use crate::Runtime;
 use board_api::BoardId;
 use breaker::OperatorMode;
 use metrics_exporter_prometheus::PrometheusHandle;
 use monitoring::{AuditTrail, BoardStatus, ControlAction, ControlError, EventRecord, StatusDocument};
-use std::collections::BTreeMap;
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use toggles::{EventKind, Path, Rollout, RampPosition, Timestamp};
 
-#[derive(Debug, Default, Clone)]
-pub struct Overrides {
-    pub breaker_modes: BTreeMap<BoardId, OperatorMode>,
-    pub kill_switch: bool,
-}
-
-pub struct ServeState {
+pub struct Operations {
     pub runtime: Arc<Runtime>,
     metrics: Option<PrometheusHandle>,
-    overrides: Mutex<Overrides>,
     /// Config events come from the store's own history; everything else is recorded here.
     audit: AuditTrail,
-}
-
-pub fn now_unix() -> f64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs_f64()).unwrap_or(0.0)
 }
 
 fn mode_name(mode: OperatorMode) -> &'static str {
@@ -44,37 +28,13 @@ fn mode_name(mode: OperatorMode) -> &'static str {
     }
 }
 
-impl ServeState {
-    pub fn new(runtime: Arc<Runtime>, metrics: Option<PrometheusHandle>) -> ServeState {
-        ServeState { runtime, metrics, overrides: Mutex::new(Overrides::default()), audit: AuditTrail::default() }
+impl Operations {
+    pub fn new(runtime: Arc<Runtime>, metrics: Option<PrometheusHandle>) -> Operations {
+        Operations { runtime, metrics, audit: AuditTrail::default() }
     }
 
     pub fn record_event(&self, kind: &'static str, detail: String) {
         self.audit.record(kind, &detail);
-    }
-
-    pub fn overrides(&self) -> Overrides {
-        self.overrides.lock().unwrap_or_else(|p| p.into_inner()).clone()
-    }
-
-    /// Puts every breaker in the mode the overrides and the file say. Called after each
-    /// operator action and each applied reload.
-    pub fn apply_overrides(&self) {
-        let overrides = self.overrides();
-        let snapshot = self.runtime.store().load_full();
-        for board in BoardId::ALL {
-            let kind = self.runtime.kind(board);
-            let wanted = if overrides.kill_switch && board.has_cpp_implementation() {
-                OperatorMode::ForcedOpen
-            } else if let Some(mode) = overrides.breaker_modes.get(&board) {
-                *mode
-            } else {
-                snapshot.config.board(board).breaker.mode
-            };
-            if kind.breaker.mode() != wanted {
-                kind.breaker.set_mode(wanted);
-            }
-        }
     }
 
     fn board_for(&self, name: &str) -> Result<BoardId, ControlError> {
@@ -93,7 +53,7 @@ impl ServeState {
             Some(e) if e.kind == EventKind::Applied => format!("applied generation {}", e.generation),
             Some(e) => format!("rejected: {}", e.error.as_ref().map(|x| x.to_string()).unwrap_or_default()),
         };
-        let overrides = self.overrides();
+        let overrides = self.runtime.overrides();
         let now = Timestamp::from_system_time(std::time::SystemTime::now());
         let mut boards = Vec::new();
         for board in BoardId::ALL {
@@ -187,7 +147,7 @@ impl ServeState {
     }
 }
 
-impl monitoring::Backend for ServeState {
+impl monitoring::Backend for Operations {
     fn status(&self) -> StatusDocument {
         self.status_document()
     }
@@ -197,30 +157,27 @@ impl monitoring::Backend for ServeState {
     }
 
     fn control(&self, action: &ControlAction, _source: SocketAddr) -> Result<String, ControlError> {
-        let message = {
-            let mut overrides = self.overrides.lock().unwrap_or_else(|p| p.into_inner());
-            match action {
-                ControlAction::ForceOpen { board } | ControlAction::MetricsOnly { board } => {
-                    let id = self.board_for(board)?;
-                    if !id.has_cpp_implementation() && matches!(action, ControlAction::ForceOpen { .. }) {
-                        return Err(ControlError::BadRequest(format!("{board} has no C++ implementation to fall back to; forcing its breaker open would stop its sessions")));
-                    }
-                    let mode = if matches!(action, ControlAction::ForceOpen { .. }) { OperatorMode::ForcedOpen } else { OperatorMode::MetricsOnly };
-                    overrides.breaker_modes.insert(id, mode);
-                    format!("{board} breaker set to {}", mode_name(mode))
+        let message = match action {
+            ControlAction::ForceOpen { board } | ControlAction::MetricsOnly { board } => {
+                let id = self.board_for(board)?;
+                let force = matches!(action, ControlAction::ForceOpen { .. });
+                if force && !id.has_cpp_implementation() {
+                    return Err(ControlError::BadRequest(format!("{board} has no C++ implementation to fall back to; forcing its breaker open would stop its sessions")));
                 }
-                ControlAction::Release { board } => {
-                    let id = self.board_for(board)?;
-                    overrides.breaker_modes.remove(&id);
-                    format!("{board} breaker released to the file's mode")
-                }
-                ControlAction::KillSwitch { on } => {
-                    overrides.kill_switch = *on;
-                    format!("kill switch {}", if *on { "on" } else { "off" })
-                }
+                let mode = if force { OperatorMode::ForcedOpen } else { OperatorMode::MetricsOnly };
+                self.runtime.set_breaker_override(id, Some(mode));
+                format!("{board} breaker set to {}", mode_name(mode))
+            }
+            ControlAction::Release { board } => {
+                let id = self.board_for(board)?;
+                self.runtime.set_breaker_override(id, None);
+                format!("{board} breaker released to the file's mode")
+            }
+            ControlAction::KillSwitch { on } => {
+                self.runtime.set_kill_switch_override(*on);
+                format!("kill switch {}", if *on { "on" } else { "off" })
             }
         };
-        self.apply_overrides();
         Ok(message)
     }
 
