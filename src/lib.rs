@@ -8,7 +8,8 @@
 
 pub mod dispatch;
 pub mod logging;
+pub mod operations;
 pub mod serve;
 pub mod drill;
 
-pub use dispatch::{Routing, Runtime, RuntimeError, Session, FAILOVER_MARKER};
+pub use dispatch::{Overrides, Routing, Runtime, RuntimeError, Session, FAILOVER_MARKER};

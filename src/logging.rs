@@ -21,7 +21,7 @@ use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::layer::{Context, Layer, SubscriberExt};
 use tracing_subscriber::registry::LookupSpan;
 use tracing_subscriber::util::SubscriberInitExt;
-use tracing_subscriber::EnvFilter;
+use tracing_subscriber::{reload, EnvFilter, Registry};
 
 /// How log lines are written to stderr.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
@@ -46,17 +46,15 @@ pub fn format() -> LogFormat {
     FORMAT.get().copied().unwrap_or_default()
 }
 
-/// Installs the process's subscriber on stderr with `filter`, in the chosen format.
-/// Does nothing if one is installed already.
-pub fn install(filter: EnvFilter) {
-    match format() {
-        LogFormat::Text => {
-            let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
-        }
-        LogFormat::Json => {
-            let _ = tracing_subscriber::registry().with(filter).with(JsonLines::new(std::io::stderr)).try_init();
-        }
-    }
+/// Installs the process's subscriber on stderr with `filter` (reloadable, so that a
+/// config's `log_level` can change it), in the chosen format; text lines carry colour
+/// only when `ansi` says so (JSON never does). Does nothing if one is installed already.
+pub fn install(filter: reload::Layer<EnvFilter, Registry>, ansi: bool) {
+    let registry = tracing_subscriber::registry().with(filter);
+    let _ = match format() {
+        LogFormat::Text => registry.with(tracing_subscriber::fmt::layer().with_ansi(ansi).with_writer(std::io::stderr)).try_init(),
+        LogFormat::Json => registry.with(JsonLines::new(std::io::stderr)).try_init(),
+    };
 }
 
 /// Span fields copied onto every event inside the span.

@@ -9,7 +9,8 @@
 //! logged error and no endpoint.
 //!
 //! Not here: the HTTP server and metric names (the `monitoring` crate), the status
-//! document, controls and telemetry (`switchyard::serve`, reused as they are).
+//! document, controls, telemetry and the server's start (`switchyard::operations`, the
+//! same as `serve`'s).
 
 use board_api::BoardId;
 use monitoring::{names, Server};
@@ -18,9 +19,7 @@ use std::path::{Path as FsPath, PathBuf};
 use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
-use switchyard::serve::fleet::FleetTotals;
-use switchyard::serve::state::ServeState;
-use switchyard::serve::telemetry::Telemetry;
+use switchyard::operations::{self, FleetTotals, Operations, Telemetry};
 use switchyard::Runtime;
 use toggles::Path;
 
@@ -90,10 +89,7 @@ fn start(runtime: &Arc<Runtime>) -> Result<Option<SocketAddr>, MonitorError> {
         return Ok(ENDPOINT.get().map(|e| e.server.local_addr()));
     }
     let token_file = std::env::var_os(TOKEN_FILE_ENV).filter(|v| !v.is_empty()).map(PathBuf::from);
-    let token = switchyard::serve::load_token(token_file.as_deref())?;
-    if token.is_some() && !listen.ip().is_loopback() {
-        tracing::warn!(%listen, "operator controls are reachable beyond this host");
-    }
+    let token = operations::load_token(token_file.as_deref())?;
     let metrics = match monitoring::install_recorder() {
         Ok(handle) => Some(handle),
         Err(e) => {
@@ -102,9 +98,8 @@ fn start(runtime: &Arc<Runtime>) -> Result<Option<SocketAddr>, MonitorError> {
             None
         }
     };
-    let state = Arc::new(ServeState::new(runtime.clone(), metrics));
-    state.apply_overrides();
-    let server = Server::start(listen, state.clone(), token.clone())?;
+    let state = Arc::new(Operations::new(runtime.clone(), metrics));
+    let server = operations::start_server(state.clone(), listen, token.clone())?;
     let bound = server.local_addr();
     state.record_event(
         "start",

@@ -1,6 +1,7 @@
 //! Monitoring for switchyard: Prometheus metric names and their recorder, the status
-//! document with the HTML page rendered from it, and the small HTTP server that serves
-//! `/`, `/status`, `/metrics` and the operator controls.
+//! document with the HTML page rendered from it, the audit trail behind the page, and the
+//! HTTP server (hyper on tokio) that serves `/`, `/status`, `/metrics` and the operator
+//! controls for both `switchyard serve` and the C API's endpoint.
 //!
 //! This crate owns no routing or breaker logic: the runtime side implements [`Backend`]
 //! (what the status is, what a control action does) and this crate only presents it. The
@@ -8,11 +9,18 @@
 //! this folder (`grafana-dashboard.json`, `alert-rules.yml`).
 #![forbid(unsafe_code)]
 
+pub mod audit;
+pub mod backend;
+pub mod control;
 pub mod http;
 pub mod names;
 pub mod page;
 pub mod status;
 
-pub use http::{Backend, ControlAction, ControlError, Server, ServerError, Token, TokenError};
+pub use audit::AuditTrail;
+pub use backend::Backend;
+pub use control::{ControlAction, ControlError, Token, TokenError};
+pub use http::limits::Limits;
+pub use http::{Server, ServerError, ServerOptions};
 pub use names::{install_recorder, RecorderError};
-pub use status::{BoardStatus, EventRecord, LinkSummary, StatusDocument};
+pub use status::{BoardStatus, EventRecord, LinkSummary, RefusalRecord, StatusDocument};

@@ -116,7 +116,24 @@ table{border-collapse:collapse;width:100%;margin-bottom:1em}td,th{border:1px sol
     for e in &doc.events {
         let _ = write!(h, "<tr><td>{:.3}</td><td>{}</td><td>{}</td></tr>", e.at, escape(&e.kind), escape(&e.detail));
     }
-    h.push_str("</table></div><p><a href=\"/status\">JSON</a> · <a href=\"/metrics\">metrics</a></p></body></html>");
+    h.push_str("</table></div>");
+    if !doc.refusals.is_empty() {
+        h.push_str("<h2>refused requests</h2><div class=\"wrap\"><table><tr><th>last (unix s)</th><th>from</th><th>count</th><th>reason</th><th>latest request</th></tr>");
+        for r in &doc.refusals {
+            let _ = write!(
+                h,
+                "<tr><td>{:.3}</td><td>{}</td><td>{} since {:.3}</td><td>{}</td><td><code>{}</code></td></tr>",
+                r.last_at,
+                escape(&r.source),
+                r.count,
+                r.first_at,
+                escape(&r.reason),
+                escape(&r.last_request)
+            );
+        }
+        h.push_str("</table></div>");
+    }
+    h.push_str("<p><a href=\"/status\">JSON</a> · <a href=\"/metrics\">metrics</a></p></body></html>");
     h
 }
 

@@ -16,6 +16,8 @@ pub struct StatusDocument {
     pub boards: Vec<BoardStatus>,
     /// Newest first.
     pub events: Vec<EventRecord>,
+    /// Refused requests, coalesced per source and reason, most recent first.
+    pub refusals: Vec<RefusalRecord>,
 }
 
 #[derive(Debug, Clone, Serialize, Default)]
@@ -69,7 +71,22 @@ pub struct LinkSummary {
 pub struct EventRecord {
     /// Unix seconds.
     pub at: f64,
-    /// `config`, `rejected`, `breaker`, `failover`, `operator`, `denied`.
+    /// `config`, `rejected`, `breaker`, `failover`, `device`, `operator`, `start`.
     pub kind: String,
     pub detail: String,
+}
+
+/// Requests refused from one source for one reason (no token, wrong token, controls
+/// disabled, a `Host` or `Origin` not allowed, ...) within a minute.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct RefusalRecord {
+    /// Unix seconds of the first and the latest refusal counted here.
+    pub first_at: f64,
+    pub last_at: f64,
+    /// The client's address (without its port, which changes per connection).
+    pub source: String,
+    pub reason: String,
+    pub count: u64,
+    /// The latest refused request line, truncated.
+    pub last_request: String,
 }

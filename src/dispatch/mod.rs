@@ -22,7 +22,7 @@ mod rust_side;
 pub mod session;
 mod trace;
 
-pub use runtime::{Runtime, RuntimeError};
+pub use runtime::{Overrides, Runtime, RuntimeError};
 pub use session::{Routing, Session, FAILOVER_MARKER};
 
 /// Wall-clock time in Unix seconds, the timestamp BrainFlow puts in its data.

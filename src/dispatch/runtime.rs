@@ -1,18 +1,24 @@
 //! The runtime: the config store and its watcher, one [`BoardKind`] (breaker, knobs,
 //! counters) per board, the sessions, and a control thread that turns config changes and
 //! breaker transitions into session moves.
+//!
+//! The runtime is the one writer of each breaker's operator mode: from the file's
+//! `breaker.mode`, unless an operator override (forced open, metrics only, the kill
+//! switch set over HTTP) says otherwise. Overrides and reloads are applied under one lock,
+//! so a reload never lifts an override, not even for a moment. Overrides are not
+//! persisted: a restart serves what the file says.
 
 use super::kind::{BoardKind, LiveKnobs};
 use super::legacy::BrainFlowLoader;
 use super::session::Session;
 use super::faults::FaultPlan;
 use board_api::{BoardId, InputParams};
-use breaker::{Breaker, State, SystemClock};
+use breaker::{Breaker, OperatorMode, State, SystemClock};
 use std::collections::BTreeMap;
 use std::path::{Path as FsPath, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, RecvTimeoutError};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
 use toggles::{BoardConfig, Config, EventKind, OnBreakerOpen, Path, Snapshot, ToggleStore};
@@ -28,10 +34,31 @@ pub enum RuntimeError {
     Thread(#[from] std::io::Error),
 }
 
+/// What operators set at run time over the file.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Overrides {
+    pub breaker_modes: BTreeMap<BoardId, OperatorMode>,
+    /// Every board with a C++ implementation to C++ (their breakers forced open).
+    pub kill_switch: bool,
+}
+
+impl Overrides {
+    /// The mode `board`'s breaker runs in, given the file's.
+    pub fn mode_for(&self, board: BoardId, file: OperatorMode) -> OperatorMode {
+        if self.kill_switch && board.has_cpp_implementation() {
+            OperatorMode::ForcedOpen
+        } else {
+            self.breaker_modes.get(&board).copied().unwrap_or(file)
+        }
+    }
+}
+
 struct Shared {
     store: Arc<ToggleStore>,
     brainflow: BrainFlowLoader,
     kinds: BTreeMap<BoardId, Arc<BoardKind>>,
+    /// Held while breaker modes are written, by an override or a reload alike.
+    overrides: Mutex<Overrides>,
     next_session: AtomicU64,
     stopping: AtomicBool,
 }
@@ -78,6 +105,7 @@ impl Runtime {
             store: store.clone(),
             brainflow,
             kinds,
+            overrides: Mutex::new(Overrides::default()),
             next_session: AtomicU64::new(1),
             stopping: AtomicBool::new(false),
         });
@@ -113,6 +141,36 @@ impl Runtime {
         let outcome = self.shared.store.reload();
         apply_snapshot(&self.shared, &self.shared.store.load_full());
         outcome
+    }
+
+    /// The operator overrides in force.
+    pub fn overrides(&self) -> Overrides {
+        lock_overrides(&self.shared).clone()
+    }
+
+    /// Sets (`Some`) or lifts (`None`) an operator override of `board`'s breaker mode, and
+    /// applies it at once.
+    pub fn set_breaker_override(&self, board: BoardId, mode: Option<OperatorMode>) {
+        self.change_overrides(|o| match mode {
+            Some(mode) => {
+                o.breaker_modes.insert(board, mode);
+            }
+            None => {
+                o.breaker_modes.remove(&board);
+            }
+        });
+    }
+
+    /// Turns the operator's kill switch on or off (the file's own `kill_switch` applies
+    /// regardless), and applies it at once.
+    pub fn set_kill_switch_override(&self, on: bool) {
+        self.change_overrides(|o| o.kill_switch = on);
+    }
+
+    fn change_overrides(&self, change: impl FnOnce(&mut Overrides)) {
+        let mut overrides = lock_overrides(&self.shared);
+        change(&mut overrides);
+        apply_breaker_modes(&self.shared, &overrides, &self.shared.store.load().config);
     }
 
     /// Every live session on the Rust path, per board (for status and tests).
@@ -206,17 +264,40 @@ fn control_loop(shared: Arc<Shared>, reloads: Receiver<toggles::ReloadEvent>, tr
     }
 }
 
+fn lock_overrides(shared: &Shared) -> std::sync::MutexGuard<'_, Overrides> {
+    shared.overrides.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// Puts every breaker in the settings of `config` and the mode the overrides and the file
+/// say together. The caller holds the overrides lock: this is the only place that writes
+/// breaker modes.
+fn apply_breaker_modes(shared: &Shared, overrides: &Overrides, config: &Config) {
+    for (board, kind) in &shared.kinds {
+        let mut wanted = config.board(*board).breaker.clone();
+        wanted.mode = overrides.mode_for(*board, wanted.mode);
+        let mut current = kind.breaker.config();
+        current.mode = wanted.mode;
+        if current != wanted {
+            // New settings, in the wanted mode from the first moment.
+            if let Err(e) = kind.breaker.reconfigure(wanted) {
+                tracing::error!(board = board.kind(), error = %e, "breaker settings not applied");
+            }
+        } else if kind.breaker.mode() != wanted.mode {
+            kind.breaker.set_mode(wanted.mode);
+        }
+    }
+}
+
 /// Brings knobs, breakers and live sessions in line with a newly applied config.
 fn apply_snapshot(shared: &Shared, snapshot: &Snapshot) {
     let config = &snapshot.config;
     for (board, kind) in &shared.kinds {
         let board_config = config.board(*board);
         kind.set_knobs(knobs_of(board_config, shared.brainflow.backend_for(config, board_config)));
-        if kind.breaker.config() != board_config.breaker {
-            if let Err(e) = kind.breaker.reconfigure(board_config.breaker.clone()) {
-                tracing::error!(board = board.kind(), error = %e, "breaker settings not applied");
-            }
-        }
+    }
+    {
+        let overrides = lock_overrides(shared);
+        apply_breaker_modes(shared, &overrides, config);
     }
     // Idempotent: the watcher's thread and a direct reload may both apply one snapshot.
     if config.kill_switch {

@@ -56,15 +56,15 @@ impl ServeArgs {
     }
 }
 
-/// Installs the log subscriber (stderr; `RUST_LOG` or `info`).
-pub fn init_logging() {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    crate::logging::install(filter);
+/// Installs the log subscriber (stderr; `RUST_LOG`, else the config's `log_level`: see
+/// [`super::logging`]), in the format `--log-format` chose.
+pub fn init_logging(config: &std::path::Path) {
+    crate::logging::install(super::logging::filter_layer(super::logging::configured_level(config).as_str()), super::logging::colour());
 }
 
 /// Runs `serve`; the exit code is 0 after a clean stop, 1 when it could not start.
 pub fn run(args: &ServeArgs) -> u8 {
-    init_logging();
+    init_logging(&args.config);
     match super::run(&args.options()) {
         Ok(summary) => {
             if args.summary_json {
@@ -95,5 +95,5 @@ pub fn defaults() -> ServeArgs {
 /// unless `RUST_LOG` says otherwise.
 pub fn init_logging_quiet() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("error"));
-    crate::logging::install(filter);
+    crate::logging::install(tracing_subscriber::reload::Layer::new(filter).0, super::logging::colour());
 }

@@ -6,71 +6,14 @@ use super::csv::{file_stem, CsvRecorder};
 use super::sessions::SessionSpec;
 use crate::{Runtime, Session};
 use board_api::{Board, BoardId, Preset, SampleMatrix};
+use crate::operations::FleetTotals;
 use metrics::{Counter, Histogram};
 use monitoring::names;
 use std::path::Path as FsPath;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use toggles::Path;
-
-/// Totals over every session `serve` runs (for the benchmark summary and the log).
-#[derive(Debug, Default)]
-pub struct FleetTotals {
-    pub delivered: AtomicU64,
-    pub dropped: AtomicU64,
-    pub errors: AtomicU64,
-    pub polls: AtomicU64,
-    /// Read latency counts per path (cpp, rust, shadow, standby) and bucket of
-    /// [`names::CALL_BUCKETS`] (the last slot is everything above), for the live view.
-    pub latency: [[AtomicU64; LATENCY_SLOTS]; 4],
-}
-
-pub const LATENCY_SLOTS: usize = names::CALL_BUCKETS.len() + 1;
-
-pub fn path_index(path: Path) -> usize {
-    match path {
-        Path::Cpp => 0,
-        Path::Rust => 1,
-        Path::Shadow => 2,
-        Path::Standby => 3,
-    }
-}
-
-impl FleetTotals {
-    fn record_latency(&self, path: Path, seconds: f64) {
-        let slot = names::CALL_BUCKETS.iter().position(|b| seconds <= *b).unwrap_or(names::CALL_BUCKETS.len());
-        self.latency[path_index(path)][slot].fetch_add(1, Ordering::Relaxed);
-    }
-
-    pub fn latency_counts(&self) -> [[u64; LATENCY_SLOTS]; 4] {
-        let mut out = [[0u64; LATENCY_SLOTS]; 4];
-        for (p, row) in self.latency.iter().enumerate() {
-            for (b, c) in row.iter().enumerate() {
-                out[p][b] = c.load(Ordering::Relaxed);
-            }
-        }
-        out
-    }
-}
-
-/// The bucket bound under which 99% of the calls counted in `counts` fell (`None`
-/// without calls; infinity when above the last bound).
-pub fn p99(counts: &[u64; LATENCY_SLOTS]) -> Option<f64> {
-    let total: u64 = counts.iter().sum();
-    if total == 0 {
-        return None;
-    }
-    let needed = (total as f64 * 0.99).ceil() as u64;
-    let mut seen = 0;
-    for (i, c) in counts.iter().enumerate() {
-        seen += c;
-        if seen >= needed {
-            return Some(names::CALL_BUCKETS.get(i).copied().unwrap_or(f64::INFINITY));
-        }
-    }
-    Some(f64::INFINITY)
-}
 
 struct PathMetrics {
     path: Path,
@@ -248,23 +191,5 @@ pub fn worker_loop(mut served: Vec<Served>, interval: Duration, flush_every: Dur
     }
     for s in served {
         s.finish(&totals);
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn p99_is_the_bucket_bound_that_holds_99_percent() {
-        let mut counts = [0u64; LATENCY_SLOTS];
-        assert_eq!(p99(&counts), None);
-        counts[0] = 99;
-        counts[5] = 1;
-        assert_eq!(p99(&counts), Some(names::CALL_BUCKETS[0]));
-        counts[5] = 2;
-        assert_eq!(p99(&counts), Some(names::CALL_BUCKETS[5]));
-        counts[LATENCY_SLOTS - 1] = 100;
-        assert_eq!(p99(&counts), Some(f64::INFINITY));
     }
 }

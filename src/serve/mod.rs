@@ -4,28 +4,24 @@
 //! the operator controls, and on SIGINT/SIGTERM stops streams, flushes files and releases
 //! sessions before it exits.
 //!
-//! Not here: routing, breakers and failover (the dispatch layer), metric names and the
-//! HTTP server (the `monitoring` crate).
+//! Not here: routing, breakers and failover (the dispatch layer), the status document,
+//! controls, telemetry and the server's start (`operations`, shared with the C API),
+//! metric names and the HTTP server (the `monitoring` crate).
 
 pub mod args;
 pub mod csv;
 pub mod fleet;
+pub mod logging;
 pub mod sessions;
-pub mod state;
-pub mod telemetry;
 
+use crate::operations::{self, FleetTotals, Operations, Telemetry};
 use crate::Runtime;
-use fleet::{FleetTotals, Served};
-use monitoring::{Server, Token};
-use state::ServeState;
+use fleet::Served;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-
-/// The environment variable that may hold the operator token.
-pub const TOKEN_ENV: &str = "SWITCHYARD_CONTROL_TOKEN";
 
 #[derive(Debug, Clone)]
 pub struct ServeOptions {
@@ -97,19 +93,6 @@ pub struct RunSummary {
     pub peak_rss_bytes: u64,
 }
 
-/// The operator token: from `token_file` when one is named, else from
-/// [`TOKEN_ENV`], else none (controls disabled). Shared with the C API's endpoint so both
-/// follow the same rules.
-pub fn load_token(token_file: Option<&std::path::Path>) -> Result<Option<Token>, monitoring::TokenError> {
-    if let Some(path) = token_file {
-        return Token::from_file(path).map(Some);
-    }
-    match std::env::var(TOKEN_ENV) {
-        Ok(text) => Token::new(&text, TOKEN_ENV).map(Some),
-        Err(_) => Ok(None),
-    }
-}
-
 /// Runs until SIGINT/SIGTERM (or `run_for`), then shuts down cleanly.
 pub fn run(options: &ServeOptions) -> Result<RunSummary, ServeError> {
     let stop = Arc::new(AtomicBool::new(false));
@@ -120,7 +103,7 @@ pub fn run(options: &ServeOptions) -> Result<RunSummary, ServeError> {
 /// [`run`] with the stop flag supplied by the caller (tests, drills).
 pub fn run_until(options: &ServeOptions, stop: Arc<AtomicBool>) -> Result<RunSummary, ServeError> {
     let started = Instant::now();
-    let cpu_before = telemetry::process_usage().map(|(c, _)| c).unwrap_or_default();
+    let cpu_before = operations::telemetry::process_usage().map(|(c, _)| c).unwrap_or_default();
 
     let runtime = Arc::new(Runtime::from_path(options.config.clone())?);
     let mut specs = match &options.sessions_file {
@@ -138,18 +121,22 @@ pub fn run_until(options: &ServeOptions, stop: Arc<AtomicBool>) -> Result<RunSum
     if specs.iter().any(|s| s.record) {
         csv::check_writable(&options.data_dir).map_err(ServeError::DataDir)?;
     }
-    let token = load_token(options.token_file.as_deref())?;
-    let listen = options.listen.unwrap_or(runtime.store().load().config.monitoring.listen);
-    if token.is_some() && !listen.ip().is_loopback() {
-        tracing::warn!(%listen, "operator controls are reachable beyond this host");
+    let token = operations::load_token(options.token_file.as_deref())?;
+    let log_level = runtime.store().load().config.log_level;
+    if logging::apply_level(log_level) == logging::LevelApplied::RustLogWins {
+        tracing::info!(log_level = log_level.as_str(), "RUST_LOG is set and decides what is logged; the config's log_level is not applied");
     }
+    let listen = options.listen.unwrap_or(runtime.store().load().config.monitoring.listen);
 
     let metrics = monitoring::install_recorder()?;
-    let state = Arc::new(ServeState::new(runtime.clone(), Some(metrics)));
-    state.apply_overrides();
-    let server = Server::start(listen, state.clone(), token.clone())?;
+    let state = Arc::new(Operations::new(runtime.clone(), Some(metrics)));
+    let server = operations::start_server(state.clone(), listen, token.clone())?;
     let totals = Arc::new(FleetTotals::default());
-    let telemetry = telemetry::Telemetry::new(state.clone(), totals.clone());
+    let telemetry = Telemetry::new(state.clone(), totals.clone()).on_applied_config(|config| {
+        if logging::apply_level(config.log_level) == logging::LevelApplied::Applied {
+            tracing::debug!(log_level = config.log_level.as_str(), "log level applied");
+        }
+    });
     tracing::info!(
         listen = %server.local_addr(),
         config = %options.config.display(),
@@ -169,7 +156,7 @@ pub fn run_until(options: &ServeOptions, stop: Arc<AtomicBool>) -> Result<RunSum
     }
     let session_count = served.len();
     let streaming_since = Instant::now();
-    let streaming_cpu_before = telemetry::process_usage().map(|(c, _)| c).unwrap_or_default();
+    let streaming_cpu_before = operations::telemetry::process_usage().map(|(c, _)| c).unwrap_or_default();
     let workers = options.workers.max(1).min(session_count.max(1));
     let mut shares: Vec<Vec<Served>> = (0..workers).map(|_| Vec::new()).collect();
     for (i, s) in served.into_iter().enumerate() {
@@ -199,25 +186,27 @@ pub fn run_until(options: &ServeOptions, stop: Arc<AtomicBool>) -> Result<RunSum
                 break;
             }
         }
-        if let Some((_, rss)) = telemetry::process_usage() {
+        if let Some((_, rss)) = operations::telemetry::process_usage() {
             peak_rss = peak_rss.max(rss);
         }
         std::thread::sleep(Duration::from_millis(100));
     }
     let streaming_seconds = streaming_since.elapsed().as_secs_f64();
-    let streaming_cpu = telemetry::process_usage().map(|(c, _)| c).unwrap_or_default().saturating_sub(streaming_cpu_before);
+    let streaming_cpu = operations::telemetry::process_usage().map(|(c, _)| c).unwrap_or_default().saturating_sub(streaming_cpu_before);
     tracing::info!("stopping: streams, recordings, sessions");
+    // Clients get the grace period while the sessions stop, not after.
+    server.begin_shutdown();
     for h in handles {
         let _ = h.join();
     }
     telemetry_stop.store(true, Ordering::Release);
     let _ = telemetry_thread.join();
-    drop(server);
+    server.shutdown();
     drop(state);
     if let Ok(runtime) = Arc::try_unwrap(runtime) {
         runtime.shutdown();
     }
-    let cpu_after = telemetry::process_usage().map(|(c, _)| c).unwrap_or_default();
+    let cpu_after = operations::telemetry::process_usage().map(|(c, _)| c).unwrap_or_default();
     let summary = RunSummary {
         sessions: session_count,
         seconds: started.elapsed().as_secs_f64(),

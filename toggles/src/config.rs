@@ -86,12 +86,17 @@ impl LogLevel {
     }
 }
 
-/// Where the monitoring endpoint listens.
+/// Where the monitoring endpoint listens and which host names it answers to. Both are
+/// read at start: a change takes effect at the next restart.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct MonitoringConfig {
     #[serde(default = "default_listen")]
     pub listen: SocketAddr,
+    /// Names the server answers to in `Host`/`Origin` besides loopback names and the
+    /// listen address (`"*"`: any, which gives up the DNS-rebinding protection).
+    #[serde(default)]
+    pub allowed_hosts: Vec<String>,
 }
 
 fn default_listen() -> SocketAddr {
@@ -100,7 +105,7 @@ fn default_listen() -> SocketAddr {
 
 impl Default for MonitoringConfig {
     fn default() -> Self {
-        MonitoringConfig { listen: default_listen() }
+        MonitoringConfig { listen: default_listen(), allowed_hosts: Vec::new() }
     }
 }
 

@@ -390,8 +390,16 @@ pub fn summarize_changes(old: &Config, new: &Config) -> Vec<String> {
         let show = |p: &Option<std::path::PathBuf>| p.as_ref().map_or("none".to_owned(), |p| p.display().to_string());
         out.push(format!("brainflow.library {} -> {}", show(&old.brainflow_library), show(&new.brainflow_library)));
     }
-    if old.monitoring != new.monitoring {
-        out.push(format!("monitoring.listen {} -> {}", old.monitoring.listen, new.monitoring.listen));
+    // Read once, when the server starts: say so rather than let it look applied.
+    if old.monitoring.listen != new.monitoring.listen {
+        out.push(format!("monitoring.listen {} -> {} (needs a restart: the server keeps listening where it started)", old.monitoring.listen, new.monitoring.listen));
+    }
+    if old.monitoring.allowed_hosts != new.monitoring.allowed_hosts {
+        out.push(format!(
+            "monitoring.allowed_hosts [{}] -> [{}] (needs a restart)",
+            old.monitoring.allowed_hosts.join(", "),
+            new.monitoring.allowed_hosts.join(", ")
+        ));
     }
     for board in BoardId::ALL {
         let (a, b) = (old.board(board), new.board(board));

@@ -1,39 +1,22 @@
-//! What `serve` shares between its threads: the runtime, the operator overrides, the
-//! audit trail of events, and the [`monitoring::Backend`] the HTTP server presents.
-//!
-//! Operator overrides live here, not in the file: forcing a breaker open, releasing it,
-//! METRICS_ONLY and the kill switch are applied to the breakers directly and re-applied
-//! after every config reload (a reload re-reads each breaker's `mode` from the file). They
-//! are not persisted: a restart serves what the file says.
+//! The operations backend: the runtime, the audit trail of events (bounded per kind,
+//! refusals coalesced apart: `monitoring::AuditTrail`), the status document built from
+//! both, and the operator controls, which it hands to the runtime (the one writer of
+//! breaker modes). It is the [`monitoring::Backend`] the HTTP server presents.
 
 use crate::Runtime;
 use board_api::BoardId;
 use breaker::OperatorMode;
 use metrics_exporter_prometheus::PrometheusHandle;
-use monitoring::{BoardStatus, ControlAction, ControlError, EventRecord, StatusDocument};
-use std::collections::{BTreeMap, VecDeque};
+use monitoring::{AuditTrail, BoardStatus, ControlAction, ControlError, EventRecord, StatusDocument};
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use toggles::{EventKind, Path, Rollout, RampPosition, Timestamp};
 
-/// Events kept for the status page (config events come from the store's own history).
-const EVENT_HISTORY: usize = 200;
-
-#[derive(Debug, Default, Clone)]
-pub struct Overrides {
-    pub breaker_modes: BTreeMap<BoardId, OperatorMode>,
-    pub kill_switch: bool,
-}
-
-pub struct ServeState {
+pub struct Operations {
     pub runtime: Arc<Runtime>,
     metrics: Option<PrometheusHandle>,
-    overrides: Mutex<Overrides>,
-    events: Mutex<VecDeque<EventRecord>>,
-}
-
-pub fn now_unix() -> f64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs_f64()).unwrap_or(0.0)
+    /// Config events come from the store's own history; everything else is recorded here.
+    audit: AuditTrail,
 }
 
 fn mode_name(mode: OperatorMode) -> &'static str {
@@ -45,41 +28,13 @@ fn mode_name(mode: OperatorMode) -> &'static str {
     }
 }
 
-impl ServeState {
-    pub fn new(runtime: Arc<Runtime>, metrics: Option<PrometheusHandle>) -> ServeState {
-        ServeState { runtime, metrics, overrides: Mutex::new(Overrides::default()), events: Mutex::new(VecDeque::new()) }
+impl Operations {
+    pub fn new(runtime: Arc<Runtime>, metrics: Option<PrometheusHandle>) -> Operations {
+        Operations { runtime, metrics, audit: AuditTrail::default() }
     }
 
-    pub fn record_event(&self, kind: &str, detail: String) {
-        let mut events = self.events.lock().unwrap_or_else(|p| p.into_inner());
-        if events.len() == EVENT_HISTORY {
-            events.pop_front();
-        }
-        events.push_back(EventRecord { at: now_unix(), kind: kind.to_owned(), detail });
-    }
-
-    pub fn overrides(&self) -> Overrides {
-        self.overrides.lock().unwrap_or_else(|p| p.into_inner()).clone()
-    }
-
-    /// Puts every breaker in the mode the overrides and the file say. Called after each
-    /// operator action and each applied reload.
-    pub fn apply_overrides(&self) {
-        let overrides = self.overrides();
-        let snapshot = self.runtime.store().load_full();
-        for board in BoardId::ALL {
-            let kind = self.runtime.kind(board);
-            let wanted = if overrides.kill_switch && board.has_cpp_implementation() {
-                OperatorMode::ForcedOpen
-            } else if let Some(mode) = overrides.breaker_modes.get(&board) {
-                *mode
-            } else {
-                snapshot.config.board(board).breaker.mode
-            };
-            if kind.breaker.mode() != wanted {
-                kind.breaker.set_mode(wanted);
-            }
-        }
+    pub fn record_event(&self, kind: &'static str, detail: String) {
+        self.audit.record(kind, &detail);
     }
 
     fn board_for(&self, name: &str) -> Result<BoardId, ControlError> {
@@ -97,7 +52,7 @@ impl ServeState {
             None => "none since start".to_owned(),
             Some(e) => e.summary(),
         };
-        let overrides = self.overrides();
+        let overrides = self.runtime.overrides();
         let now = Timestamp::from_system_time(std::time::SystemTime::now());
         let mut boards = Vec::new();
         for board in BoardId::ALL {
@@ -157,7 +112,7 @@ impl ServeState {
                 link: kind.link_summary(),
             });
         }
-        let mut events: Vec<EventRecord> = self.events.lock().unwrap_or_else(|p| p.into_inner()).iter().cloned().collect();
+        let mut events: Vec<EventRecord> = self.audit.events();
         for e in store_events {
             let at = e.at.duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs_f64()).unwrap_or(0.0);
             let (kind, detail) = match e.kind {
@@ -187,11 +142,12 @@ impl ServeState {
             overrides: override_lines,
             boards,
             events,
+            refusals: self.audit.refusals(),
         }
     }
 }
 
-impl monitoring::Backend for ServeState {
+impl monitoring::Backend for Operations {
     fn status(&self) -> StatusDocument {
         self.status_document()
     }
@@ -200,37 +156,32 @@ impl monitoring::Backend for ServeState {
         self.metrics.as_ref().map(|h| h.render()).unwrap_or_default()
     }
 
-    fn control(&self, action: &ControlAction, source: SocketAddr) -> Result<String, ControlError> {
-        let message = {
-            let mut overrides = self.overrides.lock().unwrap_or_else(|p| p.into_inner());
-            match action {
-                ControlAction::ForceOpen { board } | ControlAction::MetricsOnly { board } => {
-                    let id = self.board_for(board)?;
-                    if !id.has_cpp_implementation() && matches!(action, ControlAction::ForceOpen { .. }) {
-                        return Err(ControlError::BadRequest(format!("{board} has no C++ implementation to fall back to; forcing its breaker open would stop its sessions")));
-                    }
-                    let mode = if matches!(action, ControlAction::ForceOpen { .. }) { OperatorMode::ForcedOpen } else { OperatorMode::MetricsOnly };
-                    overrides.breaker_modes.insert(id, mode);
-                    format!("{board} breaker set to {}", mode_name(mode))
+    fn control(&self, action: &ControlAction, _source: SocketAddr) -> Result<String, ControlError> {
+        let message = match action {
+            ControlAction::ForceOpen { board } | ControlAction::MetricsOnly { board } => {
+                let id = self.board_for(board)?;
+                let force = matches!(action, ControlAction::ForceOpen { .. });
+                if force && !id.has_cpp_implementation() {
+                    return Err(ControlError::BadRequest(format!("{board} has no C++ implementation to fall back to; forcing its breaker open would stop its sessions")));
                 }
-                ControlAction::Release { board } => {
-                    let id = self.board_for(board)?;
-                    overrides.breaker_modes.remove(&id);
-                    format!("{board} breaker released to the file's mode")
-                }
-                ControlAction::KillSwitch { on } => {
-                    overrides.kill_switch = *on;
-                    format!("kill switch {}", if *on { "on" } else { "off" })
-                }
+                let mode = if force { OperatorMode::ForcedOpen } else { OperatorMode::MetricsOnly };
+                self.runtime.set_breaker_override(id, Some(mode));
+                format!("{board} breaker set to {}", mode_name(mode))
+            }
+            ControlAction::Release { board } => {
+                let id = self.board_for(board)?;
+                self.runtime.set_breaker_override(id, None);
+                format!("{board} breaker released to the file's mode")
+            }
+            ControlAction::KillSwitch { on } => {
+                self.runtime.set_kill_switch_override(*on);
+                format!("kill switch {}", if *on { "on" } else { "off" })
             }
         };
-        self.apply_overrides();
-        tracing::warn!(%source, action = action.name(), "operator action");
-        self.record_event("operator", format!("{message} (from {source})"));
         Ok(message)
     }
 
-    fn denied(&self, path: &str, source: SocketAddr, why: &str) {
-        self.record_event("denied", format!("POST {path} from {source} refused: {why}"));
+    fn audit(&self) -> &AuditTrail {
+        &self.audit
     }
 }

@@ -1,10 +1,10 @@
-//! The periodic side of `serve`: turns the runtime's counters, breaker transitions and
-//! config reloads into metrics and status-page events, re-applies operator overrides
-//! after each reload, and prints the live view (a table on a terminal, log lines
-//! otherwise).
+//! The periodic side of operations: turns the runtime's counters, breaker transitions and
+//! config reloads into metrics and status-page events, and prints `serve`'s live view (a
+//! table on a terminal, log lines otherwise). It writes no breaker mode: the runtime
+//! applies reloads and operator overrides itself.
 
-use super::fleet::FleetTotals;
-use super::state::ServeState;
+use super::state::Operations;
+use super::totals::{self, FleetTotals};
 use board_api::{BoardId, Preset};
 use breaker::{State, Transition};
 use monitoring::names;
@@ -54,21 +54,23 @@ struct Seen {
 }
 
 pub struct Telemetry {
-    state: Arc<ServeState>,
+    state: Arc<Operations>,
     totals: Arc<FleetTotals>,
     transitions: Vec<(BoardId, Receiver<Transition>)>,
     reloads: Receiver<ReloadEvent>,
     seen: BTreeMap<BoardId, Seen>,
-    latency_at_last_view: [[u64; super::fleet::LATENCY_SLOTS]; 4],
+    latency_at_last_view: [[u64; totals::LATENCY_SLOTS]; 4],
     terminal: bool,
     view_every: Duration,
     /// Off inside a host process (the C API): its stdout and logs are the host's.
     live_view: bool,
+    /// Called with each applied config (serve applies its `log_level`).
+    on_applied: Option<Box<dyn Fn(&toggles::Config) + Send>>,
 }
 
 impl Telemetry {
     /// Subscribes now, so no transition between start and the first tick is missed.
-    pub fn new(state: Arc<ServeState>, totals: Arc<FleetTotals>) -> Telemetry {
+    pub fn new(state: Arc<Operations>, totals: Arc<FleetTotals>) -> Telemetry {
         let transitions = BoardId::ALL.iter().map(|b| (*b, state.runtime.kind(*b).breaker.subscribe())).collect();
         let reloads = state.runtime.store().subscribe();
         let terminal = std::io::stdout().is_terminal();
@@ -79,11 +81,18 @@ impl Telemetry {
             transitions,
             reloads,
             seen: BTreeMap::new(),
-            latency_at_last_view: [[0; super::fleet::LATENCY_SLOTS]; 4],
+            latency_at_last_view: [[0; totals::LATENCY_SLOTS]; 4],
             terminal,
             view_every: if terminal { Duration::from_secs(2) } else { Duration::from_secs(10) },
             live_view: true,
+            on_applied: None,
         }
+    }
+
+    /// Calls `hook` with the config after each applied reload.
+    pub fn on_applied_config(mut self, hook: impl Fn(&toggles::Config) + Send + 'static) -> Telemetry {
+        self.on_applied = Some(Box::new(hook));
+        self
     }
 
     /// Ticks metrics and events only, never printing the live view.
@@ -110,7 +119,12 @@ impl Telemetry {
         while let Ok(event) = self.reloads.try_recv() {
             metrics::counter!(names::CONFIG_RELOADS_TOTAL, "result" => event.kind.as_str()).increment(1);
             if event.kind == EventKind::Applied {
-                self.state.apply_overrides();
+                if let Some(hook) = &self.on_applied {
+                    hook(&runtime.store().load().config);
+                }
+                for change in event.changes.iter().filter(|c| c.contains("needs a restart")) {
+                    tracing::warn!(change = %change, "config change not applied until serve restarts");
+                }
             }
         }
         metrics::gauge!(names::CONFIG_GENERATION).set(runtime.store().load().generation as f64);
@@ -195,11 +209,11 @@ impl Telemetry {
         let now = self.totals.latency_counts();
         let mut parts = Vec::new();
         for (i, path) in PATHS.iter().enumerate() {
-            let mut delta = [0u64; super::fleet::LATENCY_SLOTS];
+            let mut delta = [0u64; totals::LATENCY_SLOTS];
             for (b, d) in delta.iter_mut().enumerate() {
                 *d = now[i][b].saturating_sub(self.latency_at_last_view[i][b]);
             }
-            if let Some(p) = super::fleet::p99(&delta) {
+            if let Some(p) = totals::p99(&delta) {
                 parts.push(if p.is_finite() { format!("{} <= {:.3} ms", path.as_str(), p * 1000.0) } else { format!("{} > 5 s", path.as_str()) });
             }
         }
