@@ -378,6 +378,7 @@ fn decoders_agree_on_faulty_streams_and_count_the_damage() {
             seed: 9,
             faults: Faults { garbage_every: Some(5), bad_footer_every: Some(9), drop_byte_every: Some(13), stall_after: None },
             answer_handshake: true,
+            firmware: emulator::Firmware::OpenBci,
         };
         let bytes = packet_stream(&options, 2000);
         let (_, counters) = decode_both(daisy, &bytes, &[64, 3, 500, 33], &[]);
@@ -448,6 +449,7 @@ fn both_cyton_boards_stream_the_same_samples_through_the_emulator() {
             seed: 4,
             faults: Faults { stall_after: Some(packets), garbage_every: Some(10), ..Faults::default() },
             answer_handshake: true,
+            firmware: emulator::Firmware::OpenBci,
         };
         let cpp_emu = Emulator::start(options.clone()).unwrap();
         let rust_emu = Emulator::start(options.clone()).unwrap();

@@ -39,6 +39,9 @@ CytonCounters CytonBoard::decode_counters() const {
     return decoder ? decoder->counters() : CytonCounters{};
 }
 
+// How long prepare waits for an answer to `d` before taking silence as consent.
+static constexpr std::chrono::milliseconds DEFAULTS_REPLY_WAIT{1000};
+
 void CytonBoard::send(const std::string &command) {
     {
         std::lock_guard<std::mutex> guard(decoder_lock);
@@ -73,7 +76,11 @@ void CytonBoard::prepare_device() {
     try {
         port->discard_input();
         expect_reply("v", "greeting");
-        const std::string defaults = expect_reply("d", "answer to defaults");
+        // BrainFlow's rule: the answer to `d` may be silence; only "Failure..." refuses.
+        send("d");
+        bool complete = false;
+        const std::string defaults =
+            port->read_until("$$$", std::min(timeout, DEFAULTS_REPLY_WAIT), complete);
         if (defaults.rfind("Failure", 0) == 0) {
             throw BrainFlowException(ExitCode::BOARD_NOT_READY_ERROR,
                                      "the board on " + port_path + " refused defaults: " + defaults);

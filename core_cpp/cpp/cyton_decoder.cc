@@ -132,37 +132,49 @@ bool CytonDecoder::on_packet(const std::uint8_t *packet, double timestamp, std::
         static_cast<double>(int16_be(half.aux + 2)),
         static_cast<double>(int16_be(half.aux + 4)),
     };
-    if (half.footer == 0xC0 && (aux_values[0] != 0.0 || aux_values[1] != 0.0 || aux_values[2] != 0.0)) {
+    // Daisy: the main board's half (odd) is averaged into what the daisy's half (even)
+    // set, as BrainFlow does; a lone Cyton packet sets the value. Analog readings are
+    // held until the next 0xC1 packet.
+    const bool averages = daisy && half.sample_number % 2 == 1;
+    auto update = [averages](double *held, const double *value, double scale) {
         for (int k = 0; k < 3; ++k) {
-            accel[k] = aux_values[k] * (0.002 / 16.0);
+            held[k] = averages ? (held[k] + value[k] * scale) / 2.0 : value[k] * scale;
         }
+    };
+    if (half.footer == 0xC0 && (aux_values[0] != 0.0 || aux_values[1] != 0.0 || aux_values[2] != 0.0)) {
+        update(accel, aux_values, 0.002 / 16.0);
+    }
+    if (half.footer == 0xC1) {
+        update(analog, aux_values, 1.0);
     }
     for (int k = 0; k < 3; ++k) {
-        half.analog[k] = half.footer == 0xC1 ? aux_values[k] : 0.0;
+        half.analog[k] = analog[k];
     }
 
     if (!daisy) {
         emit_cyton(half, timestamp, out);
         return true;
     }
-    if (half.sample_number % 2 == 1) {
-        if (have_odd) {
-            ++stats.dropped_samples;  // the previous main-board half never got its partner
+    // The daisy's half (even, channels 9-16) comes first; the main board's (odd, channels
+    // 1-8) completes the sample, numbered by the even half, as in BrainFlow.
+    if (half.sample_number % 2 == 0) {
+        if (have_even) {
+            ++stats.dropped_samples;  // the previous daisy half never got its partner
         }
-        odd_half = half;
-        have_odd = true;
+        even_half = half;
+        have_even = true;
         return false;
     }
-    if (have_odd && static_cast<std::uint8_t>(odd_half.sample_number + 1) == half.sample_number) {
-        have_odd = false;
-        emit_daisy(odd_half, half, timestamp, out);
+    if (have_even && static_cast<std::uint8_t>(even_half.sample_number + 1) == half.sample_number) {
+        have_even = false;
+        emit_daisy(even_half, half, timestamp, out);
         return true;
     }
-    if (have_odd) {
+    if (have_even) {
         ++stats.dropped_samples;
-        have_odd = false;
+        have_even = false;
     }
-    ++stats.dropped_samples;  // a daisy half without its main-board half
+    ++stats.dropped_samples;  // a main-board half without its daisy half
     return false;
 }
 
@@ -187,7 +199,7 @@ void CytonDecoder::emit_cyton(const Half &half, double timestamp, std::vector<do
     out.insert(out.end(), row, row + CYTON_ROWS);
 }
 
-void CytonDecoder::emit_daisy(const Half &odd, const Half &even, double timestamp, std::vector<double> &out) const {
+void CytonDecoder::emit_daisy(const Half &even, const Half &odd, double timestamp, std::vector<double> &out) const {
     double row[CYTON_DAISY_ROWS];
     row[0] = even.sample_number;
     for (int ch = 0; ch < 8; ++ch) {
@@ -197,12 +209,12 @@ void CytonDecoder::emit_daisy(const Half &odd, const Half &even, double timestam
     for (int k = 0; k < 3; ++k) {
         row[17 + k] = accel[k];
     }
-    row[20] = even.footer;
+    row[20] = odd.footer;
     for (int k = 0; k < 6; ++k) {
-        row[21 + k] = even.aux[k];
+        row[21 + k] = (static_cast<double>(even.aux[k]) + static_cast<double>(odd.aux[k])) / 2.0;
     }
     for (int k = 0; k < 3; ++k) {
-        row[27 + k] = even.analog[k];
+        row[27 + k] = odd.analog[k];
     }
     row[30] = timestamp;
     row[31] = 0.0;

@@ -47,14 +47,17 @@ private:
     // Decodes the valid packet at `packet`; returns whether a sample was appended.
     bool on_packet(const std::uint8_t *packet, double timestamp, std::vector<double> &out);
     void emit_cyton(const Half &half, double timestamp, std::vector<double> &out) const;
-    void emit_daisy(const Half &odd, const Half &even, double timestamp, std::vector<double> &out) const;
+    void emit_daisy(const Half &even, const Half &odd, double timestamp, std::vector<double> &out) const;
 
     const bool daisy;
     double scale[16];  // µV per count, from each channel's gain
     double accel[3] = {0.0, 0.0, 0.0};
+    // The last analog readings (footer 0xC1), held until the next.
+    double analog[3] = {0.0, 0.0, 0.0};
     std::vector<std::uint8_t> pending;  // bytes not yet decoded
-    bool have_odd = false;
-    Half odd_half{};
+    // Daisy: the daisy's half (even sample number) waiting for the main board's.
+    bool have_even = false;
+    Half even_half{};
     CytonCounters stats;
 };
 

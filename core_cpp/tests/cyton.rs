@@ -135,19 +135,19 @@ fn garbage_never_crashes_the_decoder() {
 }
 
 #[test]
-fn daisy_pairs_odd_and_even_halves_and_counts_lone_halves() {
+fn daisy_pairs_even_then_odd_halves_like_brainflow_and_counts_lone_halves() {
     let mut d = decoder(BoardId::CytonDaisy);
     assert_eq!(d.num_rows(), 32);
     d.observe_command(b"xQ010110X").unwrap(); // channel 9 to gain 2
     let mut bytes = Vec::new();
-    bytes.extend(packet(1, [10; 8], [0; 6], 0xC4));
-    bytes.extend(packet(2, [20; 8], [0, 3, 0, 0, 0, 0], 0xC1));
+    bytes.extend(packet(2, [20; 8], [0, 3, 0, 0, 0, 0], 0xC1)); // daisy half first
+    bytes.extend(packet(3, [10; 8], [0; 6], 0xC4)); // main half completes sample 2
     bytes.extend(packet(4, [0; 8], [0; 6], 0xC4)); // an even half without its odd half
-    bytes.extend(packet(5, [0; 8], [0; 6], 0xC4)); // an odd half whose partner never comes
-    bytes.extend(packet(7, [30; 8], [0; 6], 0xC4));
-    bytes.extend(packet(8, [40; 8], [0; 6], 0xC4));
+    bytes.extend(packet(6, [30; 8], [0; 6], 0xC4));
+    bytes.extend(packet(7, [40; 8], [0; 6], 0xC4));
+    bytes.extend(packet(9, [0; 8], [0; 6], 0xC4)); // an odd half whose partner was lost
+    bytes.extend(packet(254, [2; 8], [0; 6], 0xC4));
     bytes.extend(packet(255, [1; 8], [0; 6], 0xC4));
-    bytes.extend(packet(0, [2; 8], [0; 6], 0xC4)); // wraps: (255 + 1) mod 256 == 0
     let mut out = Vec::new();
     assert_eq!(d.decode(&bytes, 3.0, &mut out).unwrap(), 3);
     let s = &out[..32];
@@ -155,12 +155,12 @@ fn daisy_pairs_odd_and_even_halves_and_counts_lone_halves() {
     assert_eq!(s[1], 10.0 * SCALE_24);
     assert_eq!(s[9], 20.0 * (4.5 / 8388607.0 / 2.0 * 1000000.0));
     assert_eq!(s[10], 20.0 * SCALE_24);
-    assert_eq!(s[20], 193.0);
-    assert_eq!(&s[21..27], &[0.0, 3.0, 0.0, 0.0, 0.0, 0.0]);
-    assert_eq!(&s[27..30], &[3.0, 0.0, 0.0]);
+    assert_eq!(s[20], 196.0, "the odd half's footer");
+    assert_eq!(&s[21..27], &[0.0, 1.5, 0.0, 0.0, 0.0, 0.0], "the halves' aux bytes averaged");
+    assert_eq!(&s[27..30], &[3.0, 0.0, 0.0], "analog set by the even half and held");
     assert_eq!((s[30], s[31]), (3.0, 0.0));
-    assert_eq!(out[32], 8.0);
-    assert_eq!(out[64], 0.0);
+    assert_eq!(out[32], 6.0);
+    assert_eq!(out[64], 254.0);
     assert_eq!(d.counters().dropped_samples, 2);
     assert_eq!(d.counters().packets, 8);
 }

@@ -7,6 +7,13 @@
 //! bytes, a stall). [`packet_stream`] returns the exact bytes the emulator would stream,
 //! so decoders can be compared on identical input without any I/O.
 //!
+//! Two firmwares: [`Firmware::OpenBci`] answers like a real board (every reply ends in
+//! `$$$`, channel settings are checked); [`Firmware::BrainFlowCi`] answers like the
+//! emulator BrainFlow's own CI runs (`v` → `OpenBCI Emulator $$$`, `?` → `Imagine
+//! registers here` without `$$$`, silence for `d`, channel settings and anything else;
+//! packets of random bytes with footer `0xC0` at about 185 per second), so that a board
+//! that prepares on BrainFlow's rig is tested to.
+//!
 //! It does not own any decoder or board: those live in `rust_boards` and `core_cpp`.
 //!
 //! The emulated signal is deterministic from the seed: a sine per channel (channel `g`
@@ -58,11 +65,36 @@ pub struct EmulatorOptions {
     /// When false the board never answers any command (a dead or wrong device), but it
     /// still streams on `b`.
     pub answer_handshake: bool,
+    pub firmware: Firmware,
 }
+
+/// How the emulated board answers and what it streams.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Firmware {
+    /// A real Cyton's text protocol and the documented deterministic signal.
+    #[default]
+    OpenBci,
+    /// BrainFlow's CI emulator: answers only `v` and `?`, streams random bytes.
+    BrainFlowCi,
+}
+
+impl Firmware {
+    /// Packets per second on the wire.
+    pub fn packets_per_second(self) -> u64 {
+        match self {
+            Firmware::OpenBci => PACKETS_PER_SECOND,
+            Firmware::BrainFlowCi => BRAINFLOW_CI_PACKETS_PER_SECOND,
+        }
+    }
+}
+
+/// The pace of BrainFlow's CI emulator, measured: it sleeps between packets rather than
+/// keeping the board's 250 Hz.
+pub const BRAINFLOW_CI_PACKETS_PER_SECOND: u64 = 185;
 
 impl Default for EmulatorOptions {
     fn default() -> Self {
-        EmulatorOptions { daisy: false, seed: 0, faults: Faults::default(), answer_handshake: true }
+        EmulatorOptions { daisy: false, seed: 0, faults: Faults::default(), answer_handshake: true, firmware: Firmware::OpenBci }
     }
 }
 
@@ -74,6 +106,10 @@ impl EmulatorOptions {
     /// A healthy Cyton with Daisy.
     pub fn daisy(seed: u64) -> Self {
         EmulatorOptions { daisy: true, seed, ..Default::default() }
+    }
+    /// The same board answering like BrainFlow's CI emulator.
+    pub fn brainflow_ci(self) -> Self {
+        EmulatorOptions { firmware: Firmware::BrainFlowCi, ..self }
     }
 }
 
@@ -171,6 +207,7 @@ fn libc_o_noctty() -> i32 {
 fn run(mut master: PtyMaster, _slave_keepalive: File, options: EmulatorOptions, shared: &Shared) {
     let mut board = protocol::BoardState::new(&options);
     let mut source = PacketSource::new(&options);
+    let rate = options.firmware.packets_per_second();
     let mut outbox: Vec<u8> = Vec::new();
     let mut stream_started: Option<(Instant, u64)> = None;
     let mut read_buf = [0u8; 1024];
@@ -178,7 +215,7 @@ fn run(mut master: PtyMaster, _slave_keepalive: File, options: EmulatorOptions, 
     while !shared.stop.load(Ordering::Acquire) {
         let timeout = match stream_started {
             Some((t0, emitted)) if !source.stalled() => {
-                let next_due = t0 + Duration::from_micros((emitted + 1) * 1_000_000 / PACKETS_PER_SECOND);
+                let next_due = t0 + Duration::from_micros((emitted + 1) * 1_000_000 / rate);
                 next_due.saturating_duration_since(Instant::now()).min(MAX_IDLE)
             }
             _ => MAX_IDLE,
@@ -223,7 +260,7 @@ fn run(mut master: PtyMaster, _slave_keepalive: File, options: EmulatorOptions, 
 
         // Packets due by now.
         if let Some((t0, emitted)) = stream_started.as_mut() {
-            let due = (t0.elapsed().as_micros() as u64) * PACKETS_PER_SECOND / 1_000_000;
+            let due = (t0.elapsed().as_micros() as u64) * rate / 1_000_000;
             while *emitted < due && !source.stalled() {
                 let before = outbox.len();
                 source.next_packet(&mut outbox);

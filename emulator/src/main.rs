@@ -29,6 +29,9 @@ struct Args {
     /// Never answer commands (a board that fails the handshake).
     #[arg(long)]
     silent: bool,
+    /// Answer like BrainFlow's CI emulator: only `v` and `?`, random packets.
+    #[arg(long)]
+    brainflow_ci: bool,
 }
 
 fn main() -> std::io::Result<()> {
@@ -43,6 +46,7 @@ fn main() -> std::io::Result<()> {
             stall_after: args.stall_after,
         },
         answer_handshake: !args.silent,
+        firmware: if args.brainflow_ci { emulator::Firmware::BrainFlowCi } else { emulator::Firmware::OpenBci },
     };
     let emulator = Emulator::start(options)?;
     println!("{}", emulator.port_path().display());

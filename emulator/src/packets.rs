@@ -17,6 +17,7 @@ const BAD_FOOTER: u8 = 0xB5;
 #[derive(Debug, Clone)]
 pub struct PacketSource {
     daisy: bool,
+    firmware: crate::Firmware,
     faults: crate::Faults,
     phases: [f64; 16],
     rng: u64,
@@ -30,7 +31,7 @@ impl PacketSource {
         for phase in &mut phases {
             *phase = unit(next(&mut rng)) * std::f64::consts::TAU;
         }
-        PacketSource { daisy: options.daisy, faults: options.faults.clone(), phases, rng, generated: 0 }
+        PacketSource { daisy: options.daisy, firmware: options.firmware, faults: options.faults.clone(), phases, rng, generated: 0 }
     }
 
     /// Packets generated so far (the stall counts against this).
@@ -72,12 +73,16 @@ impl PacketSource {
     }
 
     fn clean_packet(&mut self, k: u64) -> Vec<u8> {
+        if self.firmware == crate::Firmware::BrainFlowCi {
+            return self.random_packet(k);
+        }
         let mut p = Vec::with_capacity(PACKET_LEN);
         p.push(HEADER);
-        // Daisy: packet k carries sample number k+1, so odd (main board, channels 1-8)
-        // comes first and the even daisy half completes the sample.
+        // Daisy: packet k carries sample number k, so the even daisy half (channels 9-16)
+        // comes first and the odd main-board half completes the sample, as on the
+        // OpenBCI firmware and BrainFlow's CI emulator (counters from 0).
         let (sample_number, half, t, rate) = if self.daisy {
-            ((k + 1) % 256, (k % 2) as usize, k / 2, 125.0)
+            (k % 256, ((k + 1) % 2) as usize, k / 2, 125.0)
         } else {
             (k % 256, 0, k, 250.0)
         };
@@ -114,6 +119,22 @@ impl PacketSource {
         };
         p.push(footer);
         debug_assert_eq!(p.len(), PACKET_LEN);
+        p
+    }
+}
+
+impl PacketSource {
+    /// BrainFlow's CI emulator's packet: header, a counter from 0, 30 random bytes for
+    /// the channels and aux, footer `0xC0` (a random byte may be `0xA0`: decoders must
+    /// take the packet as a whole, as they do).
+    fn random_packet(&mut self, k: u64) -> Vec<u8> {
+        let mut p = Vec::with_capacity(PACKET_LEN);
+        p.push(HEADER);
+        p.push((k % 256) as u8);
+        while p.len() < PACKET_LEN - 1 {
+            p.extend_from_slice(&next(&mut self.rng).to_le_bytes()[..(PACKET_LEN - 1 - p.len()).min(8)]);
+        }
+        p.push(FOOTER_ACCEL);
         p
     }
 }
@@ -161,10 +182,22 @@ mod tests {
     }
 
     #[test]
-    fn daisy_alternates_odd_then_even() {
+    fn daisy_counts_from_zero_even_half_first() {
         let bytes = packet_stream(&EmulatorOptions::daisy(3), 4);
         let numbers: Vec<u8> = bytes.chunks(PACKET_LEN).map(|p| p[1]).collect();
-        assert_eq!(numbers, vec![1, 2, 3, 4]);
+        assert_eq!(numbers, vec![0, 1, 2, 3]);
+    }
+
+    #[test]
+    fn brainflow_ci_packets_are_random_with_footer_c0() {
+        let bytes = packet_stream(&EmulatorOptions::cyton(3).brainflow_ci(), 300);
+        let packets: Vec<&[u8]> = bytes.chunks(PACKET_LEN).collect();
+        assert_eq!(packets.len(), 300);
+        assert!(packets.iter().enumerate().all(|(k, p)| p[0] == HEADER && p[1] == k as u8 && p[32] == FOOTER_ACCEL));
+        // Random bytes: every value turns up somewhere in the channel and aux fields.
+        let mut seen = [false; 256];
+        packets.iter().for_each(|p| p[2..32].iter().for_each(|b| seen[usize::from(*b)] = true));
+        assert!(seen.iter().all(|s| *s));
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! The OpenBCI text protocol as the emulated board answers it.
 
-use crate::EmulatorOptions;
+use crate::{EmulatorOptions, Firmware};
 
 /// A change of streaming state caused by a command.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -14,6 +14,7 @@ const CHANNEL_SETTING_LEN: usize = 9;
 
 pub struct BoardState {
     daisy: bool,
+    firmware: Firmware,
     answers: bool,
     streaming: bool,
     pending_setting: Vec<u8>,
@@ -24,6 +25,7 @@ impl BoardState {
     pub fn new(options: &EmulatorOptions) -> Self {
         BoardState {
             daisy: options.daisy,
+            firmware: options.firmware,
             answers: options.answer_handshake,
             streaming: false,
             pending_setting: Vec::new(),
@@ -34,6 +36,9 @@ impl BoardState {
     /// Handles bytes from the host, appending replies to `reply` (only when not
     /// streaming: a real board keeps text out of its packet stream).
     pub fn feed(&mut self, bytes: &[u8], reply: &mut Vec<u8>) -> Vec<Event> {
+        if self.firmware == Firmware::BrainFlowCi {
+            return self.feed_brainflow_ci(bytes, reply);
+        }
         let mut events = Vec::new();
         for &b in bytes {
             if !self.pending_setting.is_empty() {
@@ -64,6 +69,28 @@ impl BoardState {
                     let dump = self.register_dump();
                     self.say(reply, &dump);
                 }
+                b'b' if !self.streaming => {
+                    self.streaming = true;
+                    events.push(Event::StartStreaming);
+                }
+                b's' if self.streaming => {
+                    self.streaming = false;
+                    events.push(Event::StopStreaming);
+                }
+                _ => {}
+            }
+        }
+        events
+    }
+
+    /// BrainFlow's CI emulator: `v` and `?` answered, `b` and `s` obeyed, nothing else
+    /// heard (no reply to `d` or to channel settings).
+    fn feed_brainflow_ci(&mut self, bytes: &[u8], reply: &mut Vec<u8>) -> Vec<Event> {
+        let mut events = Vec::new();
+        for &b in bytes {
+            match b {
+                b'v' => self.say(reply, "OpenBCI Emulator $$$"),
+                b'?' => self.say(reply, "Imagine registers here"),
                 b'b' if !self.streaming => {
                     self.streaming = true;
                     events.push(Event::StartStreaming);
@@ -127,6 +154,18 @@ impl BoardState {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn brainflow_ci_firmware_answers_only_v_and_question_mark() {
+        let mut s = BoardState::new(&EmulatorOptions::cyton(0).brainflow_ci());
+        assert_eq!(text(&mut s, b"v"), "OpenBCI Emulator $$$");
+        assert_eq!(text(&mut s, b"d"), "");
+        assert_eq!(text(&mut s, b"x1060110X"), "");
+        assert_eq!(text(&mut s, b"?"), "Imagine registers here");
+        let mut reply = Vec::new();
+        assert_eq!(s.feed(b"b", &mut reply), vec![Event::StartStreaming]);
+        assert_eq!(s.feed(b"s", &mut reply), vec![Event::StopStreaming]);
+    }
 
     fn text(state: &mut BoardState, cmd: &[u8]) -> String {
         let mut reply = Vec::new();

@@ -75,10 +75,12 @@ impl SharedPort {
                 format!("no greeting ending $$$ from {path} within {timeout:?} after 'v' (got {} bytes)", got.len()),
             )
         })?;
+        // BrainFlow's rule: the answer to `d` may be silence (its CI emulator never answers
+        // it); only a reply starting `Failure` refuses.
         port.write(b"d")?;
-        let reply = port.reply(timeout).map_err(|_| {
-            BoardError::new(ExitCode::BoardNotReadyError, format!("no reply from {path} within {timeout:?} after 'd'"))
-        })?;
+        let reply = port
+            .reply(timeout.min(DEFAULTS_REPLY_WAIT))
+            .unwrap_or_else(|partial| String::from_utf8_lossy(&partial).into_owned());
         if reply.starts_with("Failure") {
             return Err(BoardError::new(ExitCode::BoardNotReadyError, format!("{path} refused defaults: {reply}")));
         }
@@ -231,3 +233,6 @@ fn open_raw(path: &str) -> Result<File> {
     tcflush(file.as_fd(), FlushArg::TCIOFLUSH).map_err(bad)?;
     Ok(file)
 }
+
+/// How long prepare waits for an answer to `d` before taking silence as consent.
+const DEFAULTS_REPLY_WAIT: Duration = Duration::from_secs(1);

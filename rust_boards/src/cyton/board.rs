@@ -91,6 +91,14 @@ impl CytonBoard {
         write_command(port, &self.port_path, command)
     }
 
+    /// Sends `d`: BrainFlow's rule is that silence is consent (its own CI emulator never
+    /// answers `d`); only a reply starting `Failure` refuses.
+    fn defaults(&self) -> Result<Vec<u8>> {
+        self.send(b"d")?;
+        let wait = self.timeout.min(DEFAULTS_REPLY_WAIT);
+        Ok(read_reply(self.port()?, wait).unwrap_or_else(|partial| partial))
+    }
+
     fn handshake(&self, command: &[u8], what: &str) -> Result<Vec<u8>> {
         self.send(command)?;
         let port = self.port()?;
@@ -187,6 +195,9 @@ impl ReadInto for &File {
     }
 }
 
+/// How long prepare waits for an answer to `d` before taking silence as consent.
+const DEFAULTS_REPLY_WAIT: std::time::Duration = std::time::Duration::from_secs(1);
+
 impl Board for CytonBoard {
     fn board_id(&self) -> BoardId {
         self.board
@@ -197,7 +208,7 @@ impl Board for CytonBoard {
             return Ok(());
         }
         self.port = Some(Arc::new(open_serial(&self.port_path)?));
-        let result = self.handshake(b"v", "'v'").and_then(|_| self.handshake(b"d", "'d'"));
+        let result = self.handshake(b"v", "'v'").and_then(|_| self.defaults());
         match result {
             Ok(reply) if String::from_utf8_lossy(&reply).trim_start().starts_with("Failure") => {
                 self.port = None;

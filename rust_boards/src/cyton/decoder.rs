@@ -37,8 +37,11 @@ pub struct CytonDecoder {
     /// µV per count for each of the 16 channels.
     scales: [f64; 16],
     accel: [f64; 3],
+    /// The last analog readings (footer `0xC1`), held like BrainFlow holds them.
+    analog: [f64; 3],
     pending: Vec<u8>,
-    odd_half: Option<Half>,
+    /// Daisy: the daisy's half (even sample number) waiting for the main board's.
+    even_half: Option<Half>,
     counters: DecodeCounters,
 }
 
@@ -55,8 +58,9 @@ impl CytonDecoder {
             daisy,
             scales: [scale_for(DEFAULT_GAIN); 16],
             accel: [0.0; 3],
+            analog: [0.0; 3],
             pending: Vec::with_capacity(4 * PACKET_LEN),
-            odd_half: None,
+            even_half: None,
             counters: DecodeCounters::default(),
         }
     }
@@ -87,12 +91,21 @@ impl CytonDecoder {
             i16::from_be_bytes([aux[4], aux[5]]),
         ];
         let footer = p[32];
-        if footer == FOOTER_ACCEL && triple.iter().any(|v| *v != 0) {
-            for (a, v) in self.accel.iter_mut().zip(triple) {
-                *a = f64::from(v) * (0.002 / 16.0);
+        // Daisy: the main board's half (odd) is averaged into what the daisy's half (even)
+        // set, as BrainFlow does; a lone Cyton packet sets the value.
+        let averages = self.daisy && p[1] % 2 == 1;
+        let update = |held: &mut [f64; 3], new: [f64; 3]| {
+            for (h, v) in held.iter_mut().zip(new) {
+                *h = if averages { (*h + v) / 2.0 } else { v };
             }
+        };
+        if footer == FOOTER_ACCEL && triple.iter().any(|v| *v != 0) {
+            update(&mut self.accel, triple.map(|v| f64::from(v) * (0.002 / 16.0)));
         }
-        let analog = if footer == FOOTER_ANALOG { triple.map(f64::from) } else { [0.0; 3] };
+        if footer == FOOTER_ANALOG {
+            update(&mut self.analog, triple.map(f64::from));
+        }
+        let analog = self.analog;
         Half { sample_number: p[1], channels, footer, aux, analog }
     }
 
@@ -107,14 +120,14 @@ impl CytonDecoder {
         out.push(0.0);
     }
 
-    fn emit_daisy(&self, odd: &Half, even: &Half, timestamp: f64, out: &mut Vec<f64>) {
+    fn emit_daisy(&self, even: &Half, odd: &Half, timestamp: f64, out: &mut Vec<f64>) {
         out.push(f64::from(even.sample_number));
         out.extend_from_slice(&odd.channels);
         out.extend_from_slice(&even.channels);
         out.extend_from_slice(&self.accel);
-        out.push(f64::from(even.footer));
-        out.extend(even.aux.iter().map(|b| f64::from(*b)));
-        out.extend_from_slice(&even.analog);
+        out.push(f64::from(odd.footer));
+        out.extend(even.aux.iter().zip(&odd.aux).map(|(e, o)| (f64::from(*e) + f64::from(*o)) / 2.0));
+        out.extend_from_slice(&odd.analog);
         out.push(timestamp);
         out.push(0.0);
     }
@@ -126,15 +139,17 @@ impl CytonDecoder {
             self.emit_cyton(&half, timestamp, out);
             return true;
         }
-        if half.sample_number % 2 == 1 {
-            if self.odd_half.replace(half).is_some() {
+        // The daisy's half (even, channels 9-16) comes first; the main board's (odd,
+        // channels 1-8) completes the sample, numbered by the even half, as in BrainFlow.
+        if half.sample_number % 2 == 0 {
+            if self.even_half.replace(half).is_some() {
                 self.counters.dropped_samples += 1;
             }
             return false;
         }
-        match self.odd_half.take() {
-            Some(odd) if odd.sample_number.wrapping_add(1) == half.sample_number => {
-                self.emit_daisy(&odd, &half, timestamp, out);
+        match self.even_half.take() {
+            Some(even) if even.sample_number.wrapping_add(1) == half.sample_number => {
+                self.emit_daisy(&even, &half, timestamp, out);
                 true
             }
             Some(_) => {
@@ -302,28 +317,33 @@ mod tests {
     }
 
     #[test]
-    fn daisy_pairs_odd_then_even_and_counts_lone_halves() {
+    fn daisy_pairs_even_then_odd_like_brainflow_and_counts_lone_halves() {
         let mut d = CytonDecoder::daisy();
         let mut out = Vec::new();
         let mut stream = Vec::new();
-        stream.extend(packet(2, [0; 8], [0; 6], 0xC0)); // lone even
-        stream.extend(packet(3, [1; 8], [0; 6], 0xC0));
-        stream.extend(packet(4, [2; 8], [0, 0, 0, 0, 0, 9], 0xC1));
-        stream.extend(packet(5, [0; 8], [0; 6], 0xC0)); // replaced by 7
-        stream.extend(packet(7, [0; 8], [0; 6], 0xC0)); // mismatched with 10
-        stream.extend(packet(10, [0; 8], [0; 6], 0xC0));
-        stream.extend(packet(255, [3; 8], [0; 6], 0xC0));
-        stream.extend(packet(0, [4; 8], [0; 6], 0xC0));
+        stream.extend(packet(3, [0; 8], [0; 6], 0xC0)); // lone odd: its even half was lost
+        stream.extend(packet(4, [2; 8], [0, 0, 0, 0, 0, 9], 0xC1)); // daisy half, analog 9
+        stream.extend(packet(5, [1; 8], [0, 0, 0, 0, 0, 4], 0xC1)); // main half, analog 4
+        stream.extend(packet(6, [0; 8], [0; 6], 0xC0)); // replaced by 8
+        stream.extend(packet(8, [0; 8], [0; 6], 0xC0)); // mismatched with 11
+        stream.extend(packet(11, [0; 8], [0; 6], 0xC0));
+        stream.extend(packet(254, [4; 8], [0, 16, 0, 0, 0, 0], 0xC0)); // accel set by the even half
+        stream.extend(packet(255, [3; 8], [0, 48, 0, 0, 0, 0], 0xC0)); // and averaged by the odd
         assert_eq!(d.decode(&stream, 1.0, &mut out).unwrap(), 2);
         assert_eq!(out.len(), 2 * DAISY_ROWS);
+        // Numbered by the even half; channels 1-8 from the odd half, 9-16 from the even.
         assert_eq!(out[0], 4.0);
         assert_eq!(out[1], scale_for(24.0));
         assert_eq!(out[9], 2.0 * scale_for(24.0));
-        assert_eq!(out[20], 193.0);
-        assert_eq!(out[21..27], [0.0, 0.0, 0.0, 0.0, 0.0, 9.0]);
-        assert_eq!(out[27..30], [0.0, 0.0, 9.0]);
-        assert_eq!(out[DAISY_ROWS], 0.0);
+        assert_eq!(out[20], 193.0, "the odd half's footer");
+        assert_eq!(out[21..27], [0.0, 0.0, 0.0, 0.0, 0.0, 6.5], "the halves' aux bytes averaged");
+        assert_eq!(out[27..30], [0.0, 0.0, 6.5], "analog set by the even half, averaged with the odd");
+        let second = &out[DAISY_ROWS..];
+        assert_eq!(second[0], 254.0);
+        assert_eq!(second[17], (16.0 * (0.002 / 16.0) + 48.0 * (0.002 / 16.0)) / 2.0);
+        assert_eq!(second[27..30], [0.0, 0.0, 6.5], "analog held");
         assert_eq!(d.counters().dropped_samples, 1 + 1 + 2);
         assert_eq!(d.counters().packets, 8);
     }
+
 }
