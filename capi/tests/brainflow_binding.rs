@@ -4,14 +4,12 @@
 //! ordinary BrainFlow program (scripts/capi/brainflow_program.py) against the synthetic
 //! board and the Cyton emulator in every switchyard mode.
 //!
-//! Needs `python3` with `venv` and access to PyPI; `BRAINFLOW_VENV=<dir>` reuses an
-//! environment that already has `brainflow` installed.
+//! Needs `python3` with `venv` and access to PyPI (the shared installer,
+//! `scripts/brainflow-venv.sh`); `BRAINFLOW_VENV=<dir>` names the environment.
 
 use emulator::{Emulator, EmulatorOptions};
 use std::path::{Path, PathBuf};
 use std::process::Command;
-
-const BRAINFLOW_VERSION: &str = "5.23.0";
 
 fn run(cmd: &mut Command, what: &str) -> String {
     let output = cmd.output().unwrap_or_else(|e| panic!("{what}: cannot run: {e}"));
@@ -24,36 +22,28 @@ fn run(cmd: &mut Command, what: &str) -> String {
     stdout
 }
 
-fn venv_python(scratch: &Path) -> PathBuf {
-    if let Some(dir) = std::env::var_os("BRAINFLOW_VENV") {
-        return PathBuf::from(dir).join("bin/python");
-    }
-    let venv = scratch.join("venv");
-    run(Command::new("python3").arg("-m").arg("venv").arg(&venv), "python3 -m venv");
-    let python = venv.join("bin/python");
-    run(
-        Command::new(&python).args(["-m", "pip", "install", "-q", &format!("brainflow=={BRAINFLOW_VERSION}")]),
-        "pip install brainflow",
-    );
-    python
+#[path = "../../brainflow_legacy/tests/support/mod.rs"]
+mod brainflow;
+
+/// A copy of BrainFlow's package under `scratch` with our libBoardController.so in place
+/// of BrainFlow's; returns the folder to put on PYTHONPATH.
+fn package_on_switchyard(scratch: &Path) -> PathBuf {
+    let copy_root = scratch.join("pkg");
+    std::fs::create_dir_all(&copy_root).unwrap();
+    run(Command::new("cp").arg("-r").arg(&brainflow::installed().package).arg(&copy_root), "copy the brainflow package");
+    let exe = std::env::current_exe().unwrap();
+    // The library built for this test run is beside the test binary (`<target>/debug/deps`).
+    let ours = exe.parent().unwrap().join("libBoardController.so");
+    std::fs::copy(&ours, copy_root.join("brainflow/lib/libBoardController.so")).expect("replace libBoardController.so");
+    copy_root
 }
 
 #[test]
 fn brainflow_python_binding_runs_on_switchyard_in_every_mode() {
     let scratch = tempfile::tempdir().unwrap();
-    let python = venv_python(scratch.path());
-    let installed = run(
-        Command::new(&python).args(["-c", "import brainflow, os; print(os.path.dirname(brainflow.__file__))"]),
-        "locate brainflow",
-    );
-    let package = PathBuf::from(installed.trim());
-    let copy_root = scratch.path().join("pkg");
-    std::fs::create_dir_all(&copy_root).unwrap();
-    run(Command::new("cp").arg("-r").arg(&package).arg(&copy_root), "copy the brainflow package");
-    let exe = std::env::current_exe().unwrap();
-    // The library built for this test run is beside the test binary (`<target>/debug/deps`).
-    let ours = exe.parent().unwrap().join("libBoardController.so");
-    std::fs::copy(&ours, copy_root.join("brainflow/lib/libBoardController.so")).expect("replace libBoardController.so");
+    let python = brainflow::installed().python.clone();
+    let package = brainflow::installed().package.clone();
+    let copy_root = package_on_switchyard(scratch.path());
 
     // Every descriptor answer is BrainFlow's own: the same program on BrainFlow's library
     // (the installed package) and on ours (the copy) prints the same.
@@ -126,4 +116,87 @@ fn brainflow_python_binding_runs_on_switchyard_in_every_mode() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success(), "the program must fail without BrainFlow's library");
     assert!(stderr.contains("GENERAL_ERROR") || stderr.contains("17"), "{stderr}");
+}
+
+/// The facts program's answers for one board (a JSON object), on BrainFlow's library
+/// (`pythonpath: None`) or on ours (the copy) with `config`.
+fn facts(pythonpath: Option<&Path>, config: Option<&Path>, args: &[&str]) -> serde_json::Map<String, serde_json::Value> {
+    let program = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/capi/brainflow_facts.py");
+    let mut cmd = Command::new(&brainflow::installed().python);
+    cmd.arg(&program).args(args);
+    if let Some(path) = pythonpath {
+        cmd.env("PYTHONPATH", path);
+    }
+    if let Some(config) = config {
+        cmd.env("SWITCHYARD_CONFIG", config);
+    }
+    let out = run(&mut cmd, &format!("the facts program for {args:?}"));
+    serde_json::from_str(out.trim()).unwrap_or_else(|e| panic!("facts are not JSON ({e}): {out}"))
+}
+
+/// Every fact where `ours` differs from BrainFlow's, as table rows.
+fn differences(label: &str, theirs: &serde_json::Map<String, serde_json::Value>, ours: &serde_json::Map<String, serde_json::Value>) -> Vec<String> {
+    theirs
+        .iter()
+        .filter(|(k, v)| ours.get(*k) != Some(v))
+        .map(|(k, v)| format!("{label}: {k}: BrainFlow {v}, ours {}", ours.get(k).map_or("missing".into(), |o| o.to_string())))
+        .collect()
+}
+
+/// The same BoardShim program on BrainFlow's library and on switchyard in every mode and
+/// with both legacy backends, for the synthetic board and for Cyton and Daisy on the
+/// emulator in both firmwares: every fact must be BrainFlow's.
+#[test]
+fn every_fact_a_brainflow_program_sees_is_brainflows() {
+    let scratch = tempfile::tempdir().unwrap();
+    let ours = package_on_switchyard(scratch.path());
+    let library = brainflow::brainflow_library();
+    let mut table = Vec::new();
+    let mut differ = Vec::new();
+    let mut compared = 0usize;
+    let configs: Vec<(String, String)> = ["cpp", "rust", "shadow", "standby"]
+        .iter()
+        .map(|m| (format!("{m}, core_cpp"), format!("boards:\n  synthetic: {m}\n  cyton: {m}\n  cyton_daisy: {m}\n")))
+        .chain(["cpp", "rust"].iter().map(|m| {
+            (
+                format!("{m}, brainflow"),
+                format!(
+                    "brainflow:\n  library: {}\nboards:\n  synthetic: {{mode: {m}, legacy: brainflow}}\n  cyton: {{mode: {m}, legacy: brainflow}}\n  cyton_daisy: {{mode: {m}, legacy: brainflow}}\n",
+                    library.display()
+                ),
+            )
+        }))
+        .collect();
+    let devices: Vec<(&str, Option<EmulatorOptions>)> = vec![
+        ("synthetic", None),
+        ("cyton", Some(EmulatorOptions::cyton(31))),
+        ("cyton", Some(EmulatorOptions::cyton(32).brainflow_ci())),
+        ("cyton_daisy", Some(EmulatorOptions::daisy(33))),
+        ("cyton_daisy", Some(EmulatorOptions::daisy(34).brainflow_ci())),
+    ];
+    for (board, device) in &devices {
+        let run_facts = |pythonpath: Option<&Path>, config: Option<&Path>| {
+            let emulator = device.as_ref().map(|o| Emulator::start(o.clone()).expect("the emulator starts"));
+            let port = emulator.as_ref().map(|e| e.port_path().display().to_string());
+            let mut args = vec![*board];
+            if let Some(port) = &port {
+                args.push(port);
+            }
+            facts(pythonpath, config, &args)
+        };
+        let firmware = device.as_ref().map_or(String::new(), |o| format!(" ({:?})", o.firmware));
+        let theirs = run_facts(None, None);
+        for (label, yaml) in &configs {
+            let config = scratch.path().join("facts.yaml");
+            std::fs::write(&config, yaml).unwrap();
+            let mine = run_facts(Some(&ours), Some(&config));
+            let label = format!("{board}{firmware}, {label}");
+            let found = differences(&label, &theirs, &mine);
+            compared += theirs.len();
+            table.push(format!("{label}: {} of {} facts differ", found.len(), theirs.len()));
+            differ.extend(found);
+        }
+    }
+    println!("{}", table.join("\n"));
+    assert!(differ.is_empty(), "{} of {compared} compared facts differ from BrainFlow's:\n{}", differ.len(), differ.join("\n"));
 }

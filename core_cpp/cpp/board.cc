@@ -23,8 +23,7 @@ double unix_time_now() {
 Board::Board(int board_id, std::vector<PresetLayout> preset_layouts)
     : id(board_id),
       presets(std::move(preset_layouts)),
-      marker_pending(presets.size(), false),
-      pending_marker(presets.size(), 0.0) {}
+      pending_markers(presets.size()) {}
 
 Board::~Board() = default;
 
@@ -110,15 +109,24 @@ void Board::release_session() {
     prepared = false;
     buffers.clear();
     std::lock_guard<std::mutex> guard(marker_lock);
-    std::fill(marker_pending.begin(), marker_pending.end(), false);
+    for (auto &queue : pending_markers) {
+        queue.clear();
+    }
+}
+
+void Board::require_buffers(const char *call) const {
+    if (buffers.empty()) {
+        throw BrainFlowException(ExitCode::INVALID_ARGUMENTS_ERROR,
+                                 std::string(call) +
+                                     ": no stream has been started since prepare_session, so there is no buffer yet; "
+                                     "call start_stream first");
+    }
 }
 
 std::size_t Board::board_data_count(int preset) {
     require_prepared("board_data_count");
     const std::size_t index = preset_index(preset);
-    if (buffers.empty()) {
-        return 0;
-    }
+    require_buffers("get_board_data_count");
     if (streaming) {
         produce_due_samples();
     }
@@ -128,9 +136,7 @@ std::size_t Board::board_data_count(int preset) {
 std::size_t Board::read_samples(bool remove, std::size_t max_samples, int preset, double *out) {
     require_prepared(remove ? "get_board_data" : "get_current_board_data");
     const std::size_t index = preset_index(preset);
-    if (buffers.empty()) {
-        return 0;
-    }
+    require_buffers(remove ? "get_board_data" : "get_current_board_data");
     if (streaming) {
         produce_due_samples();
     }
@@ -149,12 +155,12 @@ void Board::insert_marker(double value, int preset) {
         throw BrainFlowException(ExitCode::INVALID_ARGUMENTS_ERROR,
                                  "insert_marker: 0 means \"no marker\"; use a nonzero value");
     }
+    require_buffers("insert_marker");
     if (streaming) {
         produce_due_samples();
     }
     std::lock_guard<std::mutex> guard(marker_lock);
-    marker_pending[index] = true;
-    pending_marker[index] = value;
+    pending_markers[index].push_back(value);
 }
 
 std::uint64_t Board::dropped_samples() const {
@@ -171,12 +177,14 @@ void Board::push_samples(int preset, const double *samples, std::size_t count) {
     const std::size_t index = preset_index(preset);
     RingBuffer &buffer = *buffers.at(index);
     {
+        // Queued markers go one per sample, in the order they were inserted.
         std::lock_guard<std::mutex> guard(marker_lock);
-        if (marker_pending[index]) {
-            const PresetLayout &rows = presets[index];
+        std::deque<double> &queue = pending_markers[index];
+        const PresetLayout &rows = presets[index];
+        while (!queue.empty() && count > 0) {
             marked_sample.assign(samples, samples + rows.rows);
-            marked_sample[rows.marker_row] = pending_marker[index];
-            marker_pending[index] = false;
+            marked_sample[rows.marker_row] = queue.front();
+            queue.pop_front();
             buffer.push_many(marked_sample.data(), 1);
             samples += rows.rows;
             --count;

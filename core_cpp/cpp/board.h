@@ -6,6 +6,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -82,10 +83,14 @@ private:
     std::vector<std::unique_ptr<RingBuffer>> buffers;  // one per preset, made by start_stream
     std::uint64_t dropped_before = 0;                  // from buffers replaced by a restart
 
+    // Throws INVALID_ARGUMENTS_ERROR when no stream has made the buffers yet (BrainFlow's
+    // answer between prepare and the first start_stream).
+    void require_buffers(const char *call) const;
+
     std::mutex marker_lock;
-    std::vector<bool> marker_pending;
-    std::vector<double> pending_marker;
-    std::vector<double> marked_sample;  // scratch for the sample that carries a marker
+    // Per preset, markers not yet in a sample: each goes into the next sample, in order.
+    std::vector<std::deque<double>> pending_markers;
+    std::vector<double> marked_sample;  // scratch for a sample that carries a marker
 };
 
 }  // namespace legacy

@@ -79,8 +79,10 @@ fn a_pending_marker_replaces_the_files_marker() {
     let f = file_with(&format!("{}\n{}\n", line(0, 9.0), line(1, 0.0)));
     let mut board = CppBoard::new(BoardId::PlaybackFile, &params(f.path().to_str().unwrap())).unwrap();
     board.prepare_session().unwrap();
-    board.insert_marker(3.0, Preset::Default).unwrap();
+    // Before the first start there is no buffer to mark (BrainFlow's answer).
+    assert_eq!(board.insert_marker(3.0, Preset::Default).unwrap_err().code, ExitCode::InvalidArgumentsError);
     board.start_stream(10).unwrap();
+    board.insert_marker(3.0, Preset::Default).unwrap();
     wait_for(&mut board, 2);
     let mut data = SampleMatrix::new(CYTON_ROWS);
     board.get_board_data(10, Preset::Default, &mut data).unwrap();

@@ -56,6 +56,12 @@ impl Phase {
     }
 }
 
+fn no_buffer(call: &str) -> BoardError {
+    BoardError::invalid_arguments(format!(
+        "{call}: no stream has been started since prepare_session, so there is no buffer yet; call start_stream first"
+    ))
+}
+
 /// The layout of one preset as far as buffering cares.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct PresetLayout {
@@ -79,7 +85,9 @@ impl PresetLayout {
 struct PresetBuffer {
     layout: PresetLayout,
     ring: Option<RingBuffer>,
-    pending_marker: Option<f64>,
+    /// Markers not yet in a sample: each goes into the next sample, in order (BrainFlow
+    /// queues them).
+    pending_markers: std::collections::VecDeque<f64>,
 }
 
 /// Per-preset ring buffers (created by `start_stream`) and pending markers.
@@ -92,7 +100,7 @@ pub(crate) struct Buffers {
 
 impl Buffers {
     pub(crate) fn new(board: BoardId, layouts: Vec<PresetLayout>) -> Self {
-        let presets = layouts.into_iter().map(|layout| PresetBuffer { layout, ring: None, pending_marker: None }).collect();
+        let presets = layouts.into_iter().map(|layout| PresetBuffer { layout, ring: None, pending_markers: Default::default() }).collect();
         Buffers { board, presets, dropped_before: 0 }
     }
 
@@ -115,7 +123,7 @@ impl Buffers {
         self.dropped_before = 0;
         for p in &mut self.presets {
             p.ring = None;
-            p.pending_marker = None;
+            p.pending_markers.clear();
         }
     }
 
@@ -123,7 +131,7 @@ impl Buffers {
     /// writing the pending marker into it first.
     pub(crate) fn push(&mut self, index: usize, sample: &mut [f64]) {
         let p = &mut self.presets[index];
-        if let Some(marker) = p.pending_marker.take() {
+        if let Some(marker) = p.pending_markers.pop_front() {
             sample[p.layout.marker_row] = marker;
         }
         if let Some(ring) = p.ring.as_mut() {
@@ -139,32 +147,26 @@ impl Buffers {
         }
     }
 
+    /// The ring of the preset at `i`, or BrainFlow's INVALID_ARGUMENTS_ERROR between
+    /// prepare and the first `start_stream` (there is no buffer yet).
+    fn ring(&self, i: usize, call: &str) -> Result<&RingBuffer> {
+        self.presets[i].ring.as_ref().ok_or_else(|| no_buffer(call))
+    }
+
     pub(crate) fn count(&self, preset: Preset) -> Result<usize> {
         let i = self.index(preset)?;
-        Ok(self.presets[i].ring.as_ref().map_or(0, RingBuffer::len))
+        Ok(self.ring(i, "get_board_data_count")?.len())
     }
 
     pub(crate) fn take_oldest(&mut self, max: usize, preset: Preset, out: &mut SampleMatrix) -> Result<()> {
         let i = self.index(preset)?;
-        let p = &mut self.presets[i];
-        match p.ring.as_mut() {
-            Some(ring) => ring.take_oldest(max, out),
-            None => {
-                out.reset(p.layout.rows, 0);
-            }
-        }
+        self.presets[i].ring.as_mut().ok_or_else(|| no_buffer("get_board_data"))?.take_oldest(max, out);
         Ok(())
     }
 
     pub(crate) fn copy_newest(&self, max: usize, preset: Preset, out: &mut SampleMatrix) -> Result<()> {
         let i = self.index(preset)?;
-        let p = &self.presets[i];
-        match p.ring.as_ref() {
-            Some(ring) => ring.copy_newest(max, out),
-            None => {
-                out.reset(p.layout.rows, 0);
-            }
-        }
+        self.ring(i, "get_current_board_data")?.copy_newest(max, out);
         Ok(())
     }
 
@@ -173,7 +175,8 @@ impl Buffers {
             return Err(BoardError::invalid_arguments("insert_marker: 0 means \"no marker\"; use a nonzero value"));
         }
         let i = self.index(preset)?;
-        self.presets[i].pending_marker = Some(value);
+        self.ring(i, "insert_marker")?;
+        self.presets[i].pending_markers.push_back(value);
         Ok(())
     }
 

@@ -348,7 +348,9 @@ mod tests {
         assert_eq!(board.config_board("x").unwrap_err().code, ExitCode::BoardNotCreatedError);
         board.prepare_session().unwrap();
         board.prepare_session().unwrap();
-        assert_eq!(board.board_data_count(Preset::Default).unwrap(), 0);
+        // BrainFlow's answer between prepare and the first start: there is no buffer yet.
+        assert_eq!(board.board_data_count(Preset::Default).unwrap_err().code, ExitCode::InvalidArgumentsError);
+        assert_eq!(board.insert_marker(1.0, Preset::Default).unwrap_err().code, ExitCode::InvalidArgumentsError);
         assert_eq!(board.stop_stream().unwrap_err().code, ExitCode::StreamThreadIsNotRunning);
         assert_eq!(board.start_stream(0).unwrap_err().code, ExitCode::InvalidBufferSizeError);
         assert_eq!(board.start_stream(usize::MAX).unwrap_err().code, ExitCode::InvalidBufferSizeError);

@@ -21,6 +21,7 @@ use super::device::SharedPort;
 use super::faults::{self, Fault};
 use super::kind::BoardKind;
 use super::queue::SampleQueue;
+use std::collections::VecDeque;
 use super::rust_side::{RustAnswer, RustSide};
 use board_api::{descriptor, BoardError, BoardId, ExitCode, Preset, Result, SampleMatrix};
 use std::sync::{Arc, Mutex};
@@ -89,7 +90,12 @@ pub struct Dual {
     rate: f64,
     t0: Option<f64>,
     produced: u64,
-    pending_markers: [Option<f64>; 3],
+    /// Per preset, markers not yet in a sample: one per sample, in order (BrainFlow
+    /// queues them).
+    pending_markers: [VecDeque<f64>; 3],
+    /// Whether a stream was started since prepare: before that there is no buffer and
+    /// reads answer INVALID_ARGUMENTS_ERROR, as BrainFlow's do.
+    started: bool,
     scratch: [Vec<f64>; 3],
     /// Set when the Rust side failed while serving; the session reports it once.
     failed_over: Option<String>,
@@ -144,7 +150,8 @@ impl Dual {
             rate: default.sampling_rate as f64,
             t0: None,
             produced: 0,
-            pending_markers: [None; 3],
+            pending_markers: Default::default(),
+            started: false,
             scratch: Default::default(),
             failed_over: None,
             port: None,
@@ -193,7 +200,28 @@ impl Dual {
             port.write(b"b")?;
         }
         self.t0 = Some(now);
+        self.started = true;
         Ok(())
+    }
+
+    /// BrainFlow's answer between prepare and the first `start_stream`.
+    fn require_started(&self, call: &str) -> Result<()> {
+        if self.started {
+            return Ok(());
+        }
+        Err(BoardError::invalid_arguments(format!(
+            "{call}: no stream has been started since prepare_session, so there is no buffer yet; call start_stream first"
+        )))
+    }
+
+    /// Up to `samples` queued markers of each preset, oldest first, for the next samples.
+    fn take_markers(&mut self, samples: [usize; 3]) -> [Vec<f64>; 3] {
+        let mut taken: [Vec<f64>; 3] = Default::default();
+        for ((queue, out), n) in self.pending_markers.iter_mut().zip(&mut taken).zip(samples) {
+            let n = n.min(queue.len());
+            out.extend(queue.drain(..n));
+        }
+        taken
     }
 
     pub fn stop(&mut self, now: f64) -> Result<()> {
@@ -237,7 +265,6 @@ impl Dual {
             self.compare_available();
             return;
         }
-        let markers = std::mem::take(&mut self.pending_markers);
         for v in &mut self.scratch {
             v.clear();
         }
@@ -248,7 +275,8 @@ impl Dual {
             }
         }
         let new_samples = (self.scratch[0].len() / self.rows[0]) as u64;
-        apply_marker(&mut self.scratch[0], self.rows[0], self.marker_rows[0], markers[0]);
+        let markers = self.take_markers([new_samples as usize, 0, 0]);
+        apply_markers(&mut self.scratch[0], self.rows[0], self.marker_rows[0], &markers[0]);
         self.cpp_queues[0].push_sample_major(&self.scratch[0]);
         self.cpp_compare.push_sample_major(&self.scratch[0]);
         if self.rust_active {
@@ -264,7 +292,7 @@ impl Dual {
                 if fault == Fault::Corrupt {
                     faults::corrupt_samples_sample_major(&mut outs[0], rows, 1, board);
                 }
-                apply_marker(&mut outs[0], rows, marker_row, markers[0]);
+                apply_markers(&mut outs[0], rows, marker_row, &markers[0]);
                 let mut out = lock(&out);
                 out.queues[0].push_sample_major(&outs[0]);
                 out.compare.push_sample_major(&outs[0]);
@@ -328,7 +356,7 @@ impl Dual {
         let first = self.produced;
         let period = 1.0 / self.rate;
         let ts0 = t0 + first as f64 * period;
-        let markers = std::mem::take(&mut self.pending_markers);
+        let markers = self.take_markers([count; 3]);
 
         // C++ side, inline: the reference and the fallback.
         for v in &mut self.scratch {
@@ -343,7 +371,7 @@ impl Dual {
         };
         if cpp_ok {
             for (p, q) in self.cpp_queues.iter_mut().enumerate() {
-                apply_marker(&mut self.scratch[p], self.rows[p], self.marker_rows[p], markers[p]);
+                apply_markers(&mut self.scratch[p], self.rows[p], self.marker_rows[p], &markers[p]);
                 q.push_sample_major(&self.scratch[p]);
             }
             self.cpp_compare.push_sample_major(&self.scratch[0]);
@@ -363,7 +391,7 @@ impl Dual {
                 }
                 let mut out = lock(&out);
                 for (p, q) in out.queues.iter_mut().enumerate() {
-                    apply_marker(&mut outs[p], rows[p], marker_rows[p], markers[p]);
+                    apply_markers(&mut outs[p], rows[p], marker_rows[p], &markers[p]);
                     q.align_to(first);
                     q.push_sample_major(&outs[p]);
                 }
@@ -430,6 +458,7 @@ impl Dual {
 
     pub fn count(&mut self, preset: Preset, now: f64) -> Result<usize> {
         let p = self.preset_index(preset)?;
+        self.require_started("get_board_data_count")?;
         self.pump(now);
         Ok(match self.serving {
             Side::Cpp => self.cpp_queues[p].len(),
@@ -439,6 +468,7 @@ impl Dual {
 
     pub fn take(&mut self, max: usize, preset: Preset, out: &mut SampleMatrix, now: f64) -> Result<()> {
         let p = self.preset_index(preset)?;
+        self.require_started("get_board_data")?;
         self.pump(now);
         match self.serving {
             Side::Cpp => {
@@ -455,6 +485,7 @@ impl Dual {
 
     pub fn peek(&mut self, max: usize, preset: Preset, out: &mut SampleMatrix, now: f64) -> Result<()> {
         let p = self.preset_index(preset)?;
+        self.require_started("get_current_board_data")?;
         self.pump(now);
         match self.serving {
             Side::Cpp => self.cpp_queues[p].peek_latest_into(max, out),
@@ -468,8 +499,9 @@ impl Dual {
         if value == 0.0 {
             return Err(BoardError::invalid_arguments("marker value 0 is reserved for 'no marker'"));
         }
+        self.require_started("insert_marker")?;
         self.pump(now);
-        self.pending_markers[p] = Some(value);
+        self.pending_markers[p].push_back(value);
         Ok(())
     }
 
@@ -534,9 +566,10 @@ impl Dual {
     }
 }
 
-fn apply_marker(samples: &mut [f64], rows: usize, marker_row: usize, marker: Option<f64>) {
-    if let (Some(value), true) = (marker, samples.len() >= rows) {
-        samples[marker_row] = value;
+/// Puts `markers` into the marker rows of the first samples, one each.
+fn apply_markers(samples: &mut [f64], rows: usize, marker_row: usize, markers: &[f64]) {
+    for (sample, value) in samples.chunks_exact_mut(rows).zip(markers) {
+        sample[marker_row] = *value;
     }
 }
 

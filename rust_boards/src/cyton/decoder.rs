@@ -303,16 +303,16 @@ mod tests {
         d.observe_command(b"x1020000Xx8060000XxQ000000X").unwrap();
         d.observe_command(b"x2090000X").unwrap(); // gain code 9 does not exist: ignored
         let mut out = Vec::new();
-        d.decode(&packet(1, [1000; 8], [0; 6], 0xC0), 0.0, &mut out).unwrap();
         d.decode(&packet(2, [1000; 8], [0; 6], 0xC0), 0.0, &mut out).unwrap();
+        d.decode(&packet(3, [1000; 8], [0; 6], 0xC0), 0.0, &mut out).unwrap();
         assert_eq!(out[1], 1000.0 * scale_for(4.0));
         assert_eq!(out[2], 1000.0 * scale_for(24.0));
         assert_eq!(out[8], 1000.0 * scale_for(24.0));
         assert_eq!(out[9], 1000.0 * scale_for(1.0));
         d.observe_command(b"d").unwrap();
         out.clear();
-        d.decode(&packet(3, [1000; 8], [0; 6], 0xC0), 0.0, &mut out).unwrap();
         d.decode(&packet(4, [1000; 8], [0; 6], 0xC0), 0.0, &mut out).unwrap();
+        d.decode(&packet(5, [1000; 8], [0; 6], 0xC0), 0.0, &mut out).unwrap();
         assert_eq!(out[1], 1000.0 * scale_for(24.0));
     }
 
