@@ -223,7 +223,7 @@ impl BoardConfig {
                 (hash::mac_bucket_hash(value, self.seed), BucketedBy::Key(StickinessKey::MacAddress))
             }
             Some((value, key)) => (hash::bucket_hash(value, self.seed), BucketedBy::Key(key)),
-            None => (id.drawn_bucket.unwrap_or_else(hash::random_hash), BucketedBy::Random),
+            None => (drawn_or_random(id.drawn_bucket), BucketedBy::Random),
         }
     }
 
@@ -244,6 +244,13 @@ impl BoardConfig {
     fn later_stickiness_value<'a>(&self, id: &SessionIdentity<'a>) -> Option<(&'a str, StickinessKey)> {
         self.stickiness.iter().skip(1).find_map(|key| id.field(*key).map(|value| (value, *key)))
     }
+}
+
+/// The session's own drawn bucket, or a fresh draw (out of line: sessions without any
+/// identity are the rare case).
+#[inline(never)]
+fn drawn_or_random(drawn: Option<u32>) -> u32 {
+    drawn.unwrap_or_else(hash::random_hash)
 }
 
 impl Config {

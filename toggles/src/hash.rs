@@ -64,7 +64,9 @@ pub fn bucket_hash(value: &str, seed: u32) -> u32 {
 /// The bucket hash of a MAC address: of its ASCII upper-case form, so that `aa:bb:..`
 /// and `AA:BB:..` (one device, reported differently by two hosts) share a bucket, as
 /// they already share targeting rules. An upper-case address hashes as it always did.
-#[inline]
+/// Out of line: inlined into the decision beside the common hash, it would double the
+/// hot path's code for a key few boards are sticky by.
+#[inline(never)]
 pub fn mac_bucket_hash(value: &str, seed: u32) -> u32 {
     murmur3_32_mapped(value.as_bytes(), seed, |b| b.to_ascii_uppercase())
 }
