@@ -138,9 +138,12 @@ fn serves_metrics_status_and_page_then_stops_cleanly_on_sigterm() {
     assert_eq!(board["sessions_rust"], 2);
     assert_eq!(board["breaker_state"], "CLOSED");
 
+    wait_for("a history point with the sessions", || synthetic(&status(addr))["history"].as_array().unwrap().iter().any(|p| p["sessions"][1] == 2));
     let (code, page) = http(addr, "GET", "/", None);
     assert_eq!(code, 200);
     assert!(page.contains("<html") && page.contains("synthetic") && page.contains("CLOSED"));
+    assert!(page.contains("data-series=\"rust\" data-points="), "the sessions chart has data: {page}");
+    assert!(page.contains("<time datetime=\"20"), "times are ISO-8601");
     assert_eq!(http(addr, "GET", "/nope", None).0, 404);
 
     // Controls are off without a token: refused, nothing changes.
