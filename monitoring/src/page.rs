@@ -88,13 +88,20 @@ struct Series<'a> {
 const CHART_W: f64 = 300.0;
 const CHART_H: f64 = 60.0;
 
-/// A line chart of the window ending at `now`, with a legend giving each series' latest
-/// value and the top of the scale.
-fn chart(title: &str, unit: &str, now: f64, series: &[Series<'_>]) -> String {
-    let start = now - WINDOW_SECONDS;
+/// Where a board's charts start: 15 minutes back, or the first point when the history is
+/// younger than that (so a fresh start fills the width instead of a sliver at its edge).
+fn window_start(now: f64, points: &[Point]) -> f64 {
+    let first = points.first().map(|p| p.at).unwrap_or(now);
+    first.max(now - WINDOW_SECONDS).min(now - 60.0)
+}
+
+/// A line chart from `start` to `now`, with a legend giving each series' latest value and
+/// the top of the scale.
+fn chart(title: &str, unit: &str, start: f64, now: f64, series: &[Series<'_>]) -> String {
+    let span = (now - start).max(1.0);
     let top = series.iter().flat_map(|s| s.values.iter().map(|(_, v)| *v)).fold(0.0f64, f64::max);
     let top = if top > 0.0 { top * 1.1 } else { 1.0 };
-    let x = |t: f64| ((t - start) / WINDOW_SECONDS * CHART_W).clamp(0.0, CHART_W);
+    let x = |t: f64| ((t - start) / span * CHART_W).clamp(0.0, CHART_W);
     let y = |v: f64| CHART_H - 2.0 - (v / top) * (CHART_H - 4.0);
     let mut out = format!("<figure class=\"chart\"><figcaption><b>{}</b>", escape(title));
     for s in series {
@@ -147,9 +154,9 @@ fn state_colour(state: &str) -> &'static str {
 }
 
 /// The breaker state over the window, one coloured stretch per state.
-fn breaker_band(now: f64, points: &[Point]) -> String {
-    let start = now - WINDOW_SECONDS;
-    let x = |t: f64| ((t - start) / WINDOW_SECONDS * CHART_W).clamp(0.0, CHART_W);
+fn breaker_band(start: f64, now: f64, points: &[Point]) -> String {
+    let span = (now - start).max(1.0);
+    let x = |t: f64| ((t - start) / span * CHART_W).clamp(0.0, CHART_W);
     let mut out = String::from("<figure class=\"chart\"><figcaption><b>breaker</b>");
     let mut seen: Vec<&str> = Vec::new();
     for p in points {
@@ -212,7 +219,7 @@ fn tile(now: f64, b: &BoardStatus) -> String {
         state_colour(&state),
         escape(&b.breaker_state)
     );
-    let percent = b.percent.map(|p| format!(" · {}% to Rust", format_value(p))).unwrap_or_default();
+    let percent = b.percent.map(|p| format!(" · {}% of sessions", format_value(p))).unwrap_or_default();
     let ramp = b.ramp_step.as_deref().map(|s| format!(" ({})", escape(s))).unwrap_or_default();
     let _ = write!(h, "<p>mode <b>{}</b>{percent}{ramp} · breaker {}", escape(&b.mode), escape(&b.breaker_mode));
     if !b.breaker_cause.is_empty() {
@@ -272,19 +279,23 @@ fn tile(now: f64, b: &BoardStatus) -> String {
             .collect()
     };
     let series = |name: &'static str, colour: &'static str, f: &dyn Fn(&Point) -> f64| Series { name, colour, values: points.iter().map(|p| (p.at, f(p))).collect() };
-    h.push_str(&breaker_band(now, points));
-    h.push_str(&chart("sessions per path", "sessions", now, &per_path(&|p, i| Some(p.sessions[i] as f64))));
+    let start = window_start(now, points);
+    let _ = write!(h, "<p class=\"small\">charts from {} to now</p>", time(now, start));
+    h.push_str(&breaker_band(start, now, points));
+    h.push_str(&chart("sessions per path", "sessions", start, now, &per_path(&|p, i| Some(p.sessions[i] as f64))));
     h.push_str(&chart(
         "Rust errors and slow calls",
         "%",
+        start,
         now,
         &[series("error %", "#e53935", &|p| p.error_percent), series("slow %", "#ff9800", &|p| p.slow_percent)],
     ));
-    h.push_str(&chart("p99 read latency per path", "ms", now, &per_path(&|p, i| p.p99_ms[i])));
+    h.push_str(&chart("p99 read latency per path", "ms", start, now, &per_path(&|p, i| p.p99_ms[i])));
     if points.iter().any(|p| p.shadow_compared > 0) || b.sessions_shadow > 0 || b.sessions_standby > 0 {
         h.push_str(&chart(
             "shadow comparisons",
             "per interval",
+            start,
             now,
             &[series("compared", "#9467bd", &|p| p.shadow_compared as f64), series("mismatched", "#e53935", &|p| p.shadow_mismatched as f64)],
         ));
@@ -292,6 +303,7 @@ fn tile(now: f64, b: &BoardStatus) -> String {
     h.push_str(&chart(
         "samples",
         "per interval",
+        start,
         now,
         &[series("delivered", "#1f77b4", &|p| p.delivered as f64), series("dropped", "#e53935", &|p| p.dropped as f64)],
     ));
