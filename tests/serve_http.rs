@@ -271,6 +271,36 @@ fn rust_log_wins_over_log_level() {
 }
 
 #[test]
+fn a_session_on_serial_port_emulator_gets_the_cyton_emulator() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("switchyard.yaml");
+    std::fs::write(&config, "kill_switch: false\nboards:\n  cyton: rust\n").unwrap();
+    std::fs::write(dir.path().join("sessions.yaml"), "sessions:\n  - {board: cyton, serial_number: CY-EMU, serial_port: emulator, record: true}\n").unwrap();
+    let mut child = command(&config, &dir.path().join("data"), "127.0.0.1:0").stdout(Stdio::piped()).spawn().unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    let addr: SocketAddr = line.trim().strip_prefix("listening on http://").unwrap().parse().unwrap();
+    let serve = Serve { child, addr, dir: Some(dir) };
+    wait_for("cyton samples from the emulator", || {
+        let doc = status(addr);
+        let cyton = doc["boards"].as_array().unwrap().iter().find(|b| b["board"] == "cyton").cloned().unwrap();
+        cyton["sessions_rust"] == 1
+            && http(addr, "GET", "/metrics", None).1.lines().any(|l| l.starts_with("switchyard_samples_delivered_total{board=\"cyton\"}") && !l.ends_with(" 0"))
+    });
+    let (exit, dir) = serve.stop();
+    assert!(exit.success(), "{exit:?}");
+    let csv = std::fs::read_to_string(dir.path().join("data/cyton-CY-EMU.csv")).unwrap();
+    assert!(csv.lines().count() > 10, "the emulated Cyton was recorded");
+
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path());
+    std::fs::write(dir.path().join("sessions.yaml"), "sessions:\n  - {board: synthetic, serial_number: S, serial_port: emulator}\n").unwrap();
+    let out = command(&config, &dir.path().join("data"), "127.0.0.1:0").output().unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("cyton and cyton_daisy only"), "{}", String::from_utf8_lossy(&out.stderr));
+}
+
+#[test]
 fn a_token_file_others_can_read_is_refused_at_start() {
     use std::os::unix::fs::PermissionsExt;
     let dir = tempfile::tempdir().unwrap();
