@@ -1,7 +1,10 @@
 //! `switchyard serve` as an operator runs it: the real binary on a temp config and an
 //! ephemeral port, scraped and controlled over real HTTP, stopped by SIGTERM.
 
-use std::io::{BufRead, BufReader, Read, Write};
+mod common;
+
+use common::http;
+use std::io::{BufRead, BufReader, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -66,19 +69,6 @@ impl Drop for Serve {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
-}
-
-/// One HTTP/1.1 request over a plain socket; returns (status code, body).
-fn http(addr: SocketAddr, method: &str, path: &str, auth: Option<&str>) -> (u16, String) {
-    let mut stream = TcpStream::connect(addr).unwrap();
-    stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-    let auth = auth.map(|a| format!("Authorization: {a}\r\n")).unwrap_or_default();
-    write!(stream, "{method} {path} HTTP/1.1\r\nHost: {addr}\r\n{auth}Content-Length: 0\r\nConnection: close\r\n\r\n").unwrap();
-    let mut response = String::new();
-    stream.read_to_string(&mut response).unwrap();
-    let (head, body) = response.split_once("\r\n\r\n").unwrap();
-    let code = head.split_whitespace().nth(1).unwrap().parse().unwrap();
-    (code, body.to_owned())
 }
 
 fn wait_for(what: &str, mut check: impl FnMut() -> bool) {

@@ -8,6 +8,9 @@
 //! The browser is driven over the DevTools protocol on a WebSocket, spoken here with the
 //! standard library only.
 
+mod common;
+
+use common::http;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
@@ -47,17 +50,6 @@ impl Drop for Killed {
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
-}
-
-fn http(addr: SocketAddr, method: &str, path: &str, auth: Option<&str>) -> (u16, String) {
-    let mut stream = TcpStream::connect(addr).unwrap();
-    stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-    let auth = auth.map(|t| format!("Authorization: Bearer {t}\r\n")).unwrap_or_default();
-    write!(stream, "{method} {path} HTTP/1.1\r\nHost: {addr}\r\n{auth}Content-Length: 0\r\nConnection: close\r\n\r\n").unwrap();
-    let mut response = String::new();
-    stream.read_to_string(&mut response).unwrap();
-    let (head, body) = response.split_once("\r\n\r\n").unwrap();
-    (head.split_whitespace().nth(1).unwrap().parse().unwrap(), body.to_owned())
 }
 
 fn wait_for(what: &str, mut check: impl FnMut() -> bool) {
@@ -269,7 +261,7 @@ fn the_status_page_reads_well_at_desktop_and_phone_width() {
     BufReader::new(serve.stdout.take().unwrap()).read_line(&mut line).unwrap();
     let addr: SocketAddr = line.trim().strip_prefix("listening on http://").unwrap().parse().unwrap();
     let _serve = Killed(serve);
-    assert_eq!(http(addr, "POST", "/control/breaker/synthetic/force-open", Some(TOKEN)).0, 200);
+    assert_eq!(http(addr, "POST", "/control/breaker/synthetic/force-open", Some(&format!("Bearer {TOKEN}"))).0, 200);
     // Two history points (one every 5 s): the charts then have lines, not dots.
     wait_for("two history points", || {
         let doc: serde_json::Value = serde_json::from_str(&http(addr, "GET", "/status", None).1).unwrap();
