@@ -1,7 +1,10 @@
 //! `switchyard serve` as an operator runs it: the real binary on a temp config and an
 //! ephemeral port, scraped and controlled over real HTTP, stopped by SIGTERM.
 
-use std::io::{BufRead, BufReader, Read, Write};
+mod common;
+
+use common::http;
+use std::io::{BufRead, BufReader, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -68,19 +71,6 @@ impl Drop for Serve {
     }
 }
 
-/// One HTTP/1.1 request over a plain socket; returns (status code, body).
-fn http(addr: SocketAddr, method: &str, path: &str, auth: Option<&str>) -> (u16, String) {
-    let mut stream = TcpStream::connect(addr).unwrap();
-    stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-    let auth = auth.map(|a| format!("Authorization: {a}\r\n")).unwrap_or_default();
-    write!(stream, "{method} {path} HTTP/1.1\r\nHost: {addr}\r\n{auth}Content-Length: 0\r\nConnection: close\r\n\r\n").unwrap();
-    let mut response = String::new();
-    stream.read_to_string(&mut response).unwrap();
-    let (head, body) = response.split_once("\r\n\r\n").unwrap();
-    let code = head.split_whitespace().nth(1).unwrap().parse().unwrap();
-    (code, body.to_owned())
-}
-
 fn wait_for(what: &str, mut check: impl FnMut() -> bool) {
     let started = Instant::now();
     while !check() {
@@ -138,9 +128,12 @@ fn serves_metrics_status_and_page_then_stops_cleanly_on_sigterm() {
     assert_eq!(board["sessions_rust"], 2);
     assert_eq!(board["breaker_state"], "CLOSED");
 
+    wait_for("a history point with the sessions", || synthetic(&status(addr))["history"].as_array().unwrap().iter().any(|p| p["sessions"][1] == 2));
     let (code, page) = http(addr, "GET", "/", None);
     assert_eq!(code, 200);
     assert!(page.contains("<html") && page.contains("synthetic") && page.contains("CLOSED"));
+    assert!(page.contains("data-series=\"rust\" data-points="), "the sessions chart has data: {page}");
+    assert!(page.contains("<time datetime=\"20"), "times are ISO-8601");
     assert_eq!(http(addr, "GET", "/nope", None).0, 404);
 
     // Controls are off without a token: refused, nothing changes.
@@ -265,6 +258,36 @@ fn rust_log_wins_over_log_level() {
     wait_for("sessions on rust", || synthetic(&status(serve.addr))["sessions_rust"] == 2);
     let text = std::fs::read_to_string(&log).unwrap();
     assert!(text.contains(" INFO ") && text.contains("RUST_LOG is set"), "RUST_LOG=info, yet:\n{text}");
+}
+
+#[test]
+fn a_session_on_serial_port_emulator_gets_the_cyton_emulator() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("switchyard.yaml");
+    std::fs::write(&config, "kill_switch: false\nboards:\n  cyton: rust\n").unwrap();
+    std::fs::write(dir.path().join("sessions.yaml"), "sessions:\n  - {board: cyton, serial_number: CY-EMU, serial_port: emulator, record: true}\n").unwrap();
+    let mut child = command(&config, &dir.path().join("data"), "127.0.0.1:0").stdout(Stdio::piped()).spawn().unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    let addr: SocketAddr = line.trim().strip_prefix("listening on http://").unwrap().parse().unwrap();
+    let serve = Serve { child, addr, dir: Some(dir) };
+    wait_for("cyton samples from the emulator", || {
+        let doc = status(addr);
+        let cyton = doc["boards"].as_array().unwrap().iter().find(|b| b["board"] == "cyton").cloned().unwrap();
+        cyton["sessions_rust"] == 1
+            && http(addr, "GET", "/metrics", None).1.lines().any(|l| l.starts_with("switchyard_samples_delivered_total{board=\"cyton\"}") && !l.ends_with(" 0"))
+    });
+    let (exit, dir) = serve.stop();
+    assert!(exit.success(), "{exit:?}");
+    let csv = std::fs::read_to_string(dir.path().join("data/cyton-CY-EMU.csv")).unwrap();
+    assert!(csv.lines().count() > 10, "the emulated Cyton was recorded");
+
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path());
+    std::fs::write(dir.path().join("sessions.yaml"), "sessions:\n  - {board: synthetic, serial_number: S, serial_port: emulator}\n").unwrap();
+    let out = command(&config, &dir.path().join("data"), "127.0.0.1:0").output().unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("cyton and cyton_daisy only"), "{}", String::from_utf8_lossy(&out.stderr));
 }
 
 #[test]

@@ -1,5 +1,6 @@
 //! Monitoring for switchyard: Prometheus metric names and their recorder, the status
-//! document with the HTML page rendered from it, the audit trail behind the page, and the
+//! document with the HTML page rendered from it, the audit trail and the 15-minute
+//! history behind the page, and the
 //! HTTP server (hyper on tokio) that serves `/`, `/status`, `/metrics` and the operator
 //! controls for both `switchyard serve` and the C API's endpoint.
 //!
@@ -12,6 +13,7 @@
 pub mod audit;
 pub mod backend;
 pub mod control;
+pub mod history;
 pub mod http;
 pub mod names;
 pub mod page;
@@ -23,4 +25,5 @@ pub use control::{ControlAction, ControlError, Token, TokenError};
 pub use http::limits::Limits;
 pub use http::{Server, ServerError, ServerOptions};
 pub use names::{install_recorder, RecorderError};
-pub use status::{BoardStatus, EventRecord, LinkSummary, RefusalRecord, StatusDocument};
+pub use history::History;
+pub use status::{BoardStatus, EventRecord, LinkSummary, RampView, RefusalRecord, StatusDocument};

@@ -1,9 +1,12 @@
 //! The status document: what `/status` returns as JSON and `/` renders as HTML.
 
+use crate::history::Point;
 use serde::Serialize;
 
 #[derive(Debug, Clone, Serialize, Default)]
 pub struct StatusDocument {
+    /// Unix seconds at which this document was put together (the page's "now").
+    pub generated_at: f64,
     pub generation: u64,
     pub source: String,
     /// The config file's content hash, hex.
@@ -48,6 +51,20 @@ pub struct BoardStatus {
     pub stream_failure: Option<String>,
     /// BLE boards only: where their sessions' links stand.
     pub link: Option<LinkSummary>,
+    /// Ramps only: the steps and where the ramp stands.
+    pub ramp: Option<RampView>,
+    /// The last 15 minutes, oldest first.
+    pub history: Vec<Point>,
+}
+
+/// A ramp's steps (percent to Rust) and the one in force.
+#[derive(Debug, Clone, Serialize, Default, PartialEq)]
+pub struct RampView {
+    pub steps: Vec<f64>,
+    /// `None` before the first step.
+    pub current: Option<usize>,
+    /// Unix seconds of the next step, if there is one.
+    pub next_at: Option<f64>,
 }
 
 /// The links of a BLE board's live sessions, and its totals since start.

@@ -7,7 +7,7 @@ use crate::Runtime;
 use board_api::BoardId;
 use breaker::OperatorMode;
 use metrics_exporter_prometheus::PrometheusHandle;
-use monitoring::{AuditTrail, BoardStatus, ControlAction, ControlError, EventRecord, StatusDocument};
+use monitoring::{AuditTrail, BoardStatus, ControlAction, ControlError, EventRecord, History, RampView, StatusDocument};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use toggles::{EventKind, Path, Rollout, RampPosition, Timestamp};
@@ -17,6 +17,8 @@ pub struct Operations {
     metrics: Option<PrometheusHandle>,
     /// Config events come from the store's own history; everything else is recorded here.
     audit: AuditTrail,
+    /// The last 15 minutes per board, which telemetry records into.
+    pub history: History,
 }
 
 fn mode_name(mode: OperatorMode) -> &'static str {
@@ -30,7 +32,7 @@ fn mode_name(mode: OperatorMode) -> &'static str {
 
 impl Operations {
     pub fn new(runtime: Arc<Runtime>, metrics: Option<PrometheusHandle>) -> Operations {
-        Operations { runtime, metrics, audit: AuditTrail::default() }
+        Operations { runtime, metrics, audit: AuditTrail::default(), history: History::default() }
     }
 
     pub fn record_event(&self, kind: &'static str, detail: String) {
@@ -83,6 +85,18 @@ impl Operations {
                     RampPosition::Step { index, .. } => format!("step {} of {}", index + 1, r.steps.len()),
                 }),
             };
+            let unix = |t: Timestamp| t.0 as f64 / 1000.0;
+            let ramp = match &config.rollout {
+                Rollout::Fixed(_) => None,
+                Rollout::Ramp(r) => Some(match r.position(now) {
+                    RampPosition::NotStarted { first_step_at } => {
+                        RampView { steps: r.steps.iter().map(|p| p.as_f64()).collect(), current: None, next_at: Some(unix(first_step_at)) }
+                    }
+                    RampPosition::Step { index, next_at, .. } => {
+                        RampView { steps: r.steps.iter().map(|p| p.as_f64()).collect(), current: Some(index), next_at: next_at.map(unix) }
+                    }
+                }),
+            };
             let override_note = if overrides.kill_switch && board.has_cpp_implementation() {
                 Some("runtime override: kill switch (breaker forced open)".to_owned())
             } else {
@@ -110,6 +124,8 @@ impl Operations {
                 streams_stopped,
                 stream_failure,
                 link: kind.link_summary(),
+                ramp,
+                history: self.history.of(board.kind()),
             });
         }
         let mut events: Vec<EventRecord> = self.audit.events();
@@ -134,6 +150,7 @@ impl Operations {
             override_lines.push(format!("{} breaker {} (set over HTTP; release to return to the file)", board.kind(), mode_name(*mode)));
         }
         StatusDocument {
+            generated_at: self.audit.now(),
             generation: snapshot.generation,
             source: snapshot.source.display().to_string(),
             content_hash: format!("{:016x}", snapshot.content_hash),

@@ -17,6 +17,8 @@ use std::time::{Duration, Instant};
 use toggles::{EventKind, Path, ReloadEvent};
 
 const TICK: Duration = Duration::from_millis(250);
+/// One point of the status page's 15-minute history per board this often.
+const HISTORY_EVERY: Duration = Duration::from_secs(5);
 const PATHS: [Path; 4] = [Path::Cpp, Path::Rust, Path::Shadow, Path::Standby];
 const STATES: [State; 6] = [State::Closed, State::Open, State::HalfOpen, State::ForcedOpen, State::Disabled, State::MetricsOnly];
 
@@ -65,7 +67,20 @@ pub struct Telemetry {
     /// Off inside a host process (the C API): its stdout and logs are the host's.
     live_view: bool,
     /// Called with each applied config (serve applies its `log_level`).
-    on_applied: Option<Box<dyn Fn(&toggles::Config) + Send>>,
+    on_applied: Option<ConfigHook>,
+    /// Cumulative counts at the last history point, per board.
+    history_seen: BTreeMap<BoardId, HistorySeen>,
+}
+
+type ConfigHook = Box<dyn Fn(&toggles::Config) + Send>;
+
+#[derive(Default, Clone, Copy)]
+struct HistorySeen {
+    latency: [[u64; totals::LATENCY_SLOTS]; 4],
+    compared: u64,
+    mismatched: u64,
+    delivered: u64,
+    dropped: u64,
 }
 
 impl Telemetry {
@@ -86,6 +101,7 @@ impl Telemetry {
             view_every: if terminal { Duration::from_secs(2) } else { Duration::from_secs(10) },
             live_view: true,
             on_applied: None,
+            history_seen: BTreeMap::new(),
         }
     }
 
@@ -103,8 +119,13 @@ impl Telemetry {
 
     pub fn run(mut self, stop: Arc<AtomicBool>) {
         let mut last_view = Instant::now();
+        let mut last_point: Option<Instant> = None;
         while !stop.load(Ordering::Acquire) {
             self.tick();
+            if last_point.is_none_or(|t| t.elapsed() >= HISTORY_EVERY) {
+                self.record_history();
+                last_point = Some(Instant::now());
+            }
             if self.live_view && last_view.elapsed() >= self.view_every {
                 self.view();
                 last_view = Instant::now();
@@ -201,6 +222,52 @@ impl Telemetry {
         if let Some((cpu, rss)) = process_usage() {
             metrics::counter!(names::PROCESS_CPU_SECONDS_TOTAL).absolute(cpu.as_millis() as u64 / 1000);
             metrics::gauge!(names::PROCESS_RESIDENT_MEMORY_BYTES).set(rss as f64);
+        }
+    }
+
+    /// Adds a point per board to the status page's history.
+    pub fn record_history(&mut self) {
+        let at = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs_f64()).unwrap_or(0.0);
+        for board in BoardId::ALL {
+            let kind = self.state.runtime.kind(board);
+            let mut sessions = [0usize; 4];
+            for s in kind.live_sessions() {
+                sessions[totals::path_index(s.path())] += 1;
+            }
+            let breaker = kind.breaker.snapshot();
+            let board_totals = self.totals.board(board);
+            let now = HistorySeen {
+                latency: board_totals.latency_counts(),
+                compared: kind.counters.shadow.compared(),
+                mismatched: kind.counters.shadow.mismatched(),
+                delivered: board_totals.delivered.load(Ordering::Relaxed),
+                dropped: board_totals.dropped.load(Ordering::Relaxed),
+            };
+            let before = self.history_seen.insert(board, now).unwrap_or_default();
+            let mut p99_ms = [None; 4];
+            for (path, slot) in p99_ms.iter_mut().enumerate() {
+                let mut delta = [0u64; totals::LATENCY_SLOTS];
+                for (b, d) in delta.iter_mut().enumerate() {
+                    *d = now.latency[path][b].saturating_sub(before.latency[path][b]);
+                }
+                // Above the last bucket bound is shown at twice it.
+                *slot = totals::p99(&delta).map(|p| if p.is_finite() { p * 1000.0 } else { names::CALL_BUCKETS[names::CALL_BUCKETS.len() - 1] * 2000.0 });
+            }
+            self.state.history.record(
+                board.kind(),
+                monitoring::history::Point {
+                    at,
+                    sessions,
+                    error_percent: breaker.failure_rate,
+                    slow_percent: breaker.slow_rate,
+                    p99_ms,
+                    shadow_compared: now.compared.saturating_sub(before.compared),
+                    shadow_mismatched: now.mismatched.saturating_sub(before.mismatched),
+                    delivered: now.delivered.saturating_sub(before.delivered),
+                    dropped: now.dropped.saturating_sub(before.dropped),
+                    breaker_state: breaker.state.as_str().to_owned(),
+                },
+            );
         }
     }
 

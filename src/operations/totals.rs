@@ -1,6 +1,8 @@
 //! Totals over the sessions a process serves: samples delivered and dropped, read errors,
-//! polls, and read latency per path for the live view's p99.
+//! polls, and per board the samples and read latency per path (for the live view's p99
+//! and the status page's charts).
 
+use board_api::BoardId;
 use monitoring::names;
 use std::sync::atomic::{AtomicU64, Ordering};
 use toggles::Path;
@@ -12,9 +14,30 @@ pub struct FleetTotals {
     pub dropped: AtomicU64,
     pub errors: AtomicU64,
     pub polls: AtomicU64,
+    /// Indexed as [`BoardId::ALL`].
+    boards: [BoardTotals; BoardId::ALL.len()],
+}
+
+/// One board's part of the totals.
+#[derive(Debug, Default)]
+pub struct BoardTotals {
+    pub delivered: AtomicU64,
+    pub dropped: AtomicU64,
     /// Read latency counts per path (cpp, rust, shadow, standby) and bucket of
-    /// [`names::CALL_BUCKETS`] (the last slot is everything above), for the live view.
-    pub latency: [[AtomicU64; LATENCY_SLOTS]; 4],
+    /// [`names::CALL_BUCKETS`] (the last slot is everything above).
+    latency: [[AtomicU64; LATENCY_SLOTS]; 4],
+}
+
+impl BoardTotals {
+    pub fn latency_counts(&self) -> [[u64; LATENCY_SLOTS]; 4] {
+        let mut out = [[0u64; LATENCY_SLOTS]; 4];
+        for (p, row) in self.latency.iter().enumerate() {
+            for (b, c) in row.iter().enumerate() {
+                out[p][b] = c.load(Ordering::Relaxed);
+            }
+        }
+        out
+    }
 }
 
 pub const LATENCY_SLOTS: usize = names::CALL_BUCKETS.len() + 1;
@@ -29,16 +52,32 @@ pub fn path_index(path: Path) -> usize {
 }
 
 impl FleetTotals {
-    pub fn record_latency(&self, path: Path, seconds: f64) {
-        let slot = names::CALL_BUCKETS.iter().position(|b| seconds <= *b).unwrap_or(names::CALL_BUCKETS.len());
-        self.latency[path_index(path)][slot].fetch_add(1, Ordering::Relaxed);
+    pub fn board(&self, board: BoardId) -> &BoardTotals {
+        let index = BoardId::ALL.iter().position(|b| *b == board).unwrap_or(0);
+        &self.boards[index]
     }
 
+    pub fn record_latency(&self, board: BoardId, path: Path, seconds: f64) {
+        let slot = names::CALL_BUCKETS.iter().position(|b| seconds <= *b).unwrap_or(names::CALL_BUCKETS.len());
+        self.board(board).latency[path_index(path)][slot].fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn record_samples(&self, board: BoardId, delivered: u64, dropped: u64) {
+        let totals = self.board(board);
+        totals.delivered.fetch_add(delivered, Ordering::Relaxed);
+        totals.dropped.fetch_add(dropped, Ordering::Relaxed);
+        self.delivered.fetch_add(delivered, Ordering::Relaxed);
+        self.dropped.fetch_add(dropped, Ordering::Relaxed);
+    }
+
+    /// Latency counts summed over the boards.
     pub fn latency_counts(&self) -> [[u64; LATENCY_SLOTS]; 4] {
         let mut out = [[0u64; LATENCY_SLOTS]; 4];
-        for (p, row) in self.latency.iter().enumerate() {
-            for (b, c) in row.iter().enumerate() {
-                out[p][b] = c.load(Ordering::Relaxed);
+        for board in &self.boards {
+            for (p, row) in board.latency_counts().iter().enumerate() {
+                for (b, c) in row.iter().enumerate() {
+                    out[p][b] += c;
+                }
             }
         }
         out

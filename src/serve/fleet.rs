@@ -109,7 +109,7 @@ impl Served {
             let result = self.session.get_board_data(BUFFER_SAMPLES, *preset, &mut self.matrix);
             let elapsed = started.elapsed().as_secs_f64();
             self.path_metrics.latency.record(elapsed);
-            totals.record_latency(path, elapsed);
+            totals.record_latency(self.board, path, elapsed);
             match result {
                 Ok(()) => {
                     self.path_metrics.read_ok.increment(1);
@@ -129,13 +129,13 @@ impl Served {
             }
         }
         let dropped = self.session.dropped_samples();
-        if dropped > self.last_dropped {
-            self.dropped.increment(dropped - self.last_dropped);
-            totals.dropped.fetch_add(dropped - self.last_dropped, Ordering::Relaxed);
+        let newly_dropped = dropped.saturating_sub(self.last_dropped);
+        if newly_dropped > 0 {
+            self.dropped.increment(newly_dropped);
             self.last_dropped = dropped;
         }
         self.delivered.increment(delivered);
-        totals.delivered.fetch_add(delivered, Ordering::Relaxed);
+        totals.record_samples(self.board, delivered, newly_dropped);
         delivered
     }
 

@@ -10,6 +10,7 @@
 
 pub mod args;
 pub mod csv;
+pub mod emulated;
 pub mod fleet;
 pub mod logging;
 pub mod sessions;
@@ -75,6 +76,8 @@ pub enum ServeError {
     Session(#[from] fleet::StartError),
     #[error("cannot start a thread: {0}")]
     Thread(std::io::Error),
+    #[error(transparent)]
+    Emulator(emulated::EmulatorError),
 }
 
 /// What a finished run delivered (printed at exit; the scaling benchmark reads it).
@@ -147,12 +150,18 @@ pub fn run_until(options: &ServeOptions, stop: Arc<AtomicBool>) -> Result<RunSum
     // The test harness and scripts read this line to find an ephemeral port.
     println!("listening on http://{}", server.local_addr());
 
+    // Emulated boards outlive their sessions: dropped after the workers finished them.
+    let mut emulators = Vec::new();
     let mut served: Vec<Served> = Vec::with_capacity(specs.len());
-    for spec in &specs {
+    for (i, spec) in specs.iter().enumerate() {
         if stop.load(Ordering::Acquire) {
             break;
         }
-        served.push(fleet::start(&runtime, spec, &options.data_dir)?);
+        let mut spec = spec.clone();
+        if let Some(emulator) = emulated::start_if_asked(&mut spec, i as u64).map_err(ServeError::Emulator)? {
+            emulators.push(emulator);
+        }
+        served.push(fleet::start(&runtime, &spec, &options.data_dir)?);
     }
     let session_count = served.len();
     let streaming_since = Instant::now();
@@ -199,6 +208,7 @@ pub fn run_until(options: &ServeOptions, stop: Arc<AtomicBool>) -> Result<RunSum
     for h in handles {
         let _ = h.join();
     }
+    drop(emulators);
     telemetry_stop.store(true, Ordering::Release);
     let _ = telemetry_thread.join();
     server.shutdown();
