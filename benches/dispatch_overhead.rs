@@ -13,15 +13,8 @@ fn params() -> InputParams {
     InputParams { other_info: "seed=1".into(), serial_number: "bench".into(), ..InputParams::default() }
 }
 
-/// Streams until 250 samples are buffered, then stops, so reads measure transfer only.
-fn filled(board: &mut dyn Board) {
-    board.prepare_session().unwrap();
-    board.start_stream(10_000).unwrap();
-    while board.board_data_count(Preset::Default).unwrap() < 300 {
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    board.stop_stream().unwrap();
-}
+mod common;
+use common::filled;
 
 fn bench(c: &mut Criterion) {
     let mut group = c.benchmark_group("get_current_board_data_250x32");

@@ -26,15 +26,8 @@ fn brainflow_library() -> PathBuf {
     PathBuf::from(String::from_utf8(out.stdout).unwrap().trim()).join("lib/libBoardController.so")
 }
 
-/// Streams until 300 samples are buffered, then stops, so reads measure transfer only.
-fn filled(board: &mut dyn Board) {
-    board.prepare_session().unwrap();
-    board.start_stream(10_000).unwrap();
-    while board.board_data_count(Preset::Default).unwrap() < 300 {
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    board.stop_stream().unwrap();
-}
+mod common;
+use common::filled;
 
 fn port(emulator: &Emulator) -> InputParams {
     InputParams { serial_port: emulator.port_path().display().to_string(), ..InputParams::default() }

@@ -57,62 +57,45 @@ fn brainflow_python_binding_runs_on_switchyard_in_every_mode() {
     }
 
     let program = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/capi/brainflow_program.py");
-    for mode in ["cpp", "rust", "shadow", "standby"] {
-        let config = scratch.path().join(format!("{mode}.yaml"));
-        std::fs::write(&config, format!("boards:\n  synthetic: {mode}\n  cyton: {mode}\n")).unwrap();
-        let cyton = Emulator::start(EmulatorOptions::cyton(11)).expect("the Cyton emulator starts");
-        let out = run(
-            Command::new(&python)
-                .arg(&program)
-                .arg(cyton.port_path())
-                .arg(scratch.path())
-                .env("PYTHONPATH", &copy_root)
-                .env("SWITCHYARD_CONFIG", &config),
-            &format!("the BrainFlow program in mode {mode}"),
+    // The program on our library with `yaml` as the config, beside a fresh Cyton emulator.
+    let program_on = |name: &str, yaml: String, seed: u64| -> std::process::Output {
+        let config = scratch.path().join(format!("{name}.yaml"));
+        std::fs::write(&config, yaml).unwrap();
+        let cyton = Emulator::start(EmulatorOptions::cyton(seed)).expect("the Cyton emulator starts");
+        Command::new(&python)
+            .arg(&program)
+            .arg(cyton.port_path())
+            .arg(scratch.path())
+            .env("PYTHONPATH", &copy_root)
+            .env("SWITCHYARD_CONFIG", &config)
+            .output()
+            .unwrap()
+    };
+    let passes = |what: &str, out: std::process::Output| {
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success() && stdout.contains("all checks passed"),
+            "{what}\nstdout:\n{stdout}\nstderr:\n{}",
+            String::from_utf8_lossy(&out.stderr)
         );
-        assert!(out.contains("all checks passed"), "mode {mode}: {out}");
+    };
+    for mode in ["cpp", "rust", "shadow", "standby"] {
+        passes(&format!("mode {mode}"), program_on(mode, format!("boards:\n  synthetic: {mode}\n  cyton: {mode}\n"), 11));
     }
 
     // BrainFlow's binding -> our library -> BrainFlow's own library, in one process: the
     // synthetic board's C++ path is the real BrainFlow (our library loads it with
     // RTLD_DEEPBIND, so the two libraries' same-named exports never bind to each other).
+    let with_library = |library: &Path, mode: &str| {
+        format!("brainflow:\n  library: {}\nboards:\n  synthetic:\n    mode: {mode}\n    legacy: brainflow\n  cyton: {mode}\n", library.display())
+    };
     let brainflow_library = package.join("lib/libBoardController.so");
     for mode in ["cpp", "rust"] {
-        let config = scratch.path().join(format!("brainflow-{mode}.yaml"));
-        std::fs::write(
-            &config,
-            format!(
-                "brainflow:\n  library: {}\nboards:\n  synthetic:\n    mode: {mode}\n    legacy: brainflow\n  cyton: {mode}\n",
-                brainflow_library.display()
-            ),
-        )
-        .unwrap();
-        let cyton = Emulator::start(EmulatorOptions::cyton(12)).expect("the Cyton emulator starts");
-        let out = run(
-            Command::new(&python)
-                .arg(&program)
-                .arg(cyton.port_path())
-                .arg(scratch.path())
-                .env("PYTHONPATH", &copy_root)
-                .env("SWITCHYARD_CONFIG", &config),
-            &format!("the BrainFlow program in mode {mode} with BrainFlow's library as the legacy"),
-        );
-        assert!(out.contains("all checks passed"), "mode {mode} on BrainFlow's library: {out}");
+        passes(&format!("mode {mode} on BrainFlow's library"), program_on(&format!("brainflow-{mode}"), with_library(&brainflow_library, mode), 12));
     }
     // The control: the same program with the library missing fails at the synthetic
     // board's prepare, so the runs above really went through BrainFlow's library.
-    let config = scratch.path().join("brainflow-missing.yaml");
-    let missing = scratch.path().join("no/libBoardController.so");
-    std::fs::write(&config, format!("brainflow:\n  library: {}\nboards:\n  synthetic:\n    mode: cpp\n    legacy: brainflow\n", missing.display())).unwrap();
-    let cyton = Emulator::start(EmulatorOptions::cyton(13)).expect("the Cyton emulator starts");
-    let out = Command::new(&python)
-        .arg(&program)
-        .arg(cyton.port_path())
-        .arg(scratch.path())
-        .env("PYTHONPATH", &copy_root)
-        .env("SWITCHYARD_CONFIG", &config)
-        .output()
-        .unwrap();
+    let out = program_on("brainflow-missing", with_library(&scratch.path().join("no/libBoardController.so"), "cpp"), 13);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success(), "the program must fail without BrainFlow's library");
     assert!(stderr.contains("GENERAL_ERROR") || stderr.contains("17"), "{stderr}");

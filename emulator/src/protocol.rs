@@ -69,15 +69,7 @@ impl BoardState {
                     let dump = self.register_dump();
                     self.say(reply, &dump);
                 }
-                b'b' if !self.streaming => {
-                    self.streaming = true;
-                    events.push(Event::StartStreaming);
-                }
-                b's' if self.streaming => {
-                    self.streaming = false;
-                    events.push(Event::StopStreaming);
-                }
-                _ => {}
+                other => self.streaming_command(other, &mut events),
             }
         }
         events
@@ -91,18 +83,25 @@ impl BoardState {
             match b {
                 b'v' => self.say(reply, "OpenBCI Emulator $$$"),
                 b'?' => self.say(reply, "Imagine registers here"),
-                b'b' if !self.streaming => {
-                    self.streaming = true;
-                    events.push(Event::StartStreaming);
-                }
-                b's' if self.streaming => {
-                    self.streaming = false;
-                    events.push(Event::StopStreaming);
-                }
-                _ => {}
+                other => self.streaming_command(other, &mut events),
             }
         }
         events
+    }
+
+    /// `b` starts the stream and `s` stops it, on every firmware; other bytes do nothing.
+    fn streaming_command(&mut self, byte: u8, events: &mut Vec<Event>) {
+        match byte {
+            b'b' if !self.streaming => {
+                self.streaming = true;
+                events.push(Event::StartStreaming);
+            }
+            b's' if self.streaming => {
+                self.streaming = false;
+                events.push(Event::StopStreaming);
+            }
+            _ => {}
+        }
     }
 
     fn say(&self, reply: &mut Vec<u8>, text: &str) {

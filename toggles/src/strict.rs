@@ -75,22 +75,6 @@ fn expected(path: &[Seg]) -> Option<Expect> {
     }
 }
 
-fn render_path(path: &[Seg]) -> String {
-    let mut out = String::new();
-    for seg in path {
-        match seg {
-            Seg::Key(k) => {
-                if !out.is_empty() {
-                    out.push('.');
-                }
-                out.push_str(k);
-            }
-            Seg::Index => out.push_str("[]"),
-        }
-    }
-    out
-}
-
 /// Field paths show list positions like serde's (`steps[2]`), so the pass tracks them.
 fn render_indexed(path: &[Seg], indexes: &[usize]) -> String {
     let mut out = String::new();
@@ -311,7 +295,7 @@ impl Walker {
                 return Err(StrictError {
                     line: merge_at.0,
                     column: merge_at.1,
-                    field: render_path(&path),
+                    field: render_indexed(&path, &self.indexes),
                     problem,
                 });
             }
