@@ -175,3 +175,28 @@ fn an_unplugged_device_is_reported_in_every_mode() {
         assert!(released.is_ok(), "{mode}: stop {stopped:?}, release {released:?}");
     }
 }
+
+/// BrainFlow's restart: a new stream starts with an empty buffer, so what the last stream
+/// left (here the packets drained at its stop, numbered 20-29) is not in the new one
+/// (the device sends packets 0-19 again on `b`), in every mode.
+#[test]
+fn a_restarted_stream_starts_empty_in_every_mode() {
+    for mode in ["cpp", "rust", "shadow", "standby"] {
+        let options = EmulatorOptions::cyton(14);
+        let device = InFlightDevice::start_paced(&options, 20, 10, Duration::from_millis(4));
+        let config = ConfigFile::new(&board_yaml("cyton", mode, ""));
+        let runtime = config.runtime();
+        let mut s = runtime.open(BoardId::Cyton, device.params());
+        s.prepare_session().unwrap();
+        s.start_stream(10_000).unwrap();
+        wait_for("the packets sent before stop", LIMIT, || s.board_data_count(board_api::Preset::Default).unwrap() >= 20);
+        s.stop_stream().unwrap();
+        assert_eq!(s.board_data_count(board_api::Preset::Default).unwrap(), 30, "{mode}: readable after stop");
+        s.start_stream(10_000).unwrap();
+        wait_for("the new stream", LIMIT, || s.board_data_count(board_api::Preset::Default).unwrap() >= 20);
+        let mut got = Collected::new();
+        got.drain(&mut s);
+        assert_eq!(package_numbers(&got.samples), (0..20).collect::<Vec<u32>>(), "{mode}: only the new stream's samples");
+        s.release_session().unwrap();
+    }
+}

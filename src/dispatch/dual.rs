@@ -185,13 +185,17 @@ impl Dual {
         if buffer_size == 0 {
             return Err(BoardError::new(ExitCode::InvalidBufferSizeError, "buffer_size must be at least 1"));
         }
+        // A new stream starts with an empty buffer, as BrainFlow's does: what the last one
+        // left (the packets drained at its stop) is dropped, indices stay continuous.
         for q in &mut self.cpp_queues {
+            q.discard_before(q.end_index());
             q.set_capacity(buffer_size);
         }
         self.cpp_compare.set_capacity(buffer_size);
         {
             let mut out = lock(&self.rust_out);
             for q in &mut out.queues {
+                q.discard_before(q.end_index());
                 q.set_capacity(buffer_size);
             }
             out.compare.set_capacity(buffer_size);
