@@ -183,3 +183,14 @@ fn every_fact_a_brainflow_program_sees_is_brainflows() {
     println!("{}", table.join("\n"));
     assert!(differ.is_empty(), "{} of {compared} compared facts differ from BrainFlow's:\n{}", differ.len(), differ.join("\n"));
 }
+
+/// A library with every export but not BrainFlow 5.23 — switchyard's own, which answers
+/// its own version — is refused as untested, naming the path and the versions tested.
+#[test]
+fn a_board_controller_of_an_untested_version_is_refused() {
+    let ours = std::env::current_exe().unwrap().parent().unwrap().join("libBoardController.so");
+    let e = brainflow_legacy::BrainFlowLibrary::load(&ours).unwrap_err();
+    assert!(matches!(e, brainflow_legacy::LoadError::UntestedVersion { .. }), "{e}");
+    let text = e.to_string();
+    assert!(text.contains(&ours.display().to_string()) && text.contains("has not been tested with switchyard (tested: 5.23.0)"), "{text}");
+}
