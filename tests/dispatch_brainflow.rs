@@ -89,3 +89,76 @@ fn an_unusable_library_refuses_only_its_boards() {
     assert_eq!(playback.path(), Path::Cpp);
     playback.release_session().unwrap();
 }
+
+fn cyton_yaml(library: &std::path::Path, kind: &str, mode: &str, faults: &str) -> String {
+    let faults = if faults.is_empty() { String::new() } else { format!("    faults: {{ {faults} }}\n") };
+    format!(
+        "brainflow:\n  library: {}\nboards:\n  {kind}:\n    mode: {mode}\n    legacy: brainflow\n    breaker:\n      minimum_calls: 5\n      window: {{ calls: 20 }}\n      open_wait: 60s\n{faults}",
+        library.display()
+    )
+}
+
+/// Shadow against BrainFlow's library: BrainFlow's board reads the emulator through the
+/// dispatcher's pty, the Rust twin decodes the same bytes; BrainFlow serves, every sample
+/// is compared (0 mismatches), and a corruption injected into the Rust side is caught.
+#[test]
+fn shadow_against_brainflow_compares_the_same_bytes_and_catches_corruption() {
+    let library = brainflow::brainflow_library();
+    for (board, kind, options) in [
+        (BoardId::Cyton, "cyton", emulator::EmulatorOptions::cyton(41)),
+        (BoardId::CytonDaisy, "cyton_daisy", emulator::EmulatorOptions::daisy(42).brainflow_ci()),
+    ] {
+        let device = emulator::Emulator::start(options).unwrap();
+        let config = ConfigFile::new(&cyton_yaml(&library, kind, "shadow", ""));
+        let runtime = config.runtime();
+        let params = board_api::InputParams { serial_port: device.port_path().display().to_string(), ..Default::default() };
+        let mut s = runtime.open(board, params);
+        s.prepare_session().unwrap();
+        assert_eq!(s.path(), Path::Shadow, "{kind}");
+        s.start_stream(45_000).unwrap();
+        let mut got = Collected::new();
+        got.until(&mut s, 60, LIMIT);
+        let shadow = runtime.kind(board).counters.shadow.clone();
+        wait_for("comparisons", LIMIT, || {
+            got.drain(&mut s);
+            shadow.compared() >= 50
+        });
+        assert_eq!(shadow.mismatched(), 0, "{kind}: the Rust twin decodes the bytes BrainFlow read as BrainFlow does");
+        let step = if board == BoardId::CytonDaisy { 2.0 } else { 1.0 };
+        let packages: Vec<f64> = got.samples.iter().map(|x| x[0]).collect();
+        assert!(packages.windows(2).all(|w| (w[1] - w[0]).rem_euclid(256.0) == step), "{kind}: BrainFlow's samples served in order: {packages:?}");
+        config.change(&runtime, &cyton_yaml(&library, kind, "shadow", "corrupt_rate: 100"));
+        wait_for("the corruption caught", LIMIT, || {
+            got.drain(&mut s);
+            shadow.mismatched() > 0
+        });
+        s.stop_stream().unwrap();
+        s.release_session().unwrap();
+    }
+}
+
+/// Standby against BrainFlow's library: Rust serves, BrainFlow's board runs alongside on
+/// the same bytes, and a failing Rust side moves the session to BrainFlow with no sample
+/// lost or repeated.
+#[test]
+fn standby_against_brainflow_falls_back_to_brainflow_losing_nothing() {
+    let library = brainflow::brainflow_library();
+    let device = emulator::Emulator::start(emulator::EmulatorOptions::cyton(43)).unwrap();
+    let config = ConfigFile::new(&cyton_yaml(&library, "cyton", "standby", ""));
+    let runtime = config.runtime();
+    let params = board_api::InputParams { serial_port: device.port_path().display().to_string(), ..Default::default() };
+    let mut s = runtime.open(BoardId::Cyton, params);
+    s.prepare_session().unwrap();
+    s.start_stream(45_000).unwrap();
+    let mut got = Collected::new();
+    got.until(&mut s, 60, LIMIT);
+    assert_eq!(s.path(), Path::Standby);
+    config.change(&runtime, &cyton_yaml(&library, "cyton", "standby", "error_rate: 100"));
+    let before = got.samples.len();
+    got.until(&mut s, before + 100, LIMIT);
+    assert_eq!(s.path(), Path::Cpp, "the session moved to BrainFlow");
+    let packages: Vec<f64> = got.samples.iter().map(|x| x[0]).collect();
+    assert!(packages.windows(2).all(|w| (w[1] - w[0]).rem_euclid(256.0) == 1.0), "no sample lost or repeated: {packages:?}");
+    s.stop_stream().unwrap();
+    s.release_session().unwrap();
+}

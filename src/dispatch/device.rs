@@ -207,7 +207,7 @@ fn fail(shared: &Shared, why: String) {
     shared.arrived.notify_all();
 }
 
-fn open_raw(path: &str) -> Result<File> {
+pub(crate) fn open_raw(path: &str) -> Result<File> {
     if path.is_empty() {
         return Err(BoardError::new(
             ExitCode::UnableToOpenPortError,

@@ -20,6 +20,7 @@ use super::compare::Comparator;
 use super::device::SharedPort;
 use super::faults::{self, Fault};
 use super::kind::BoardKind;
+use super::pty_proxy::{Flow, PtyProxy};
 use super::queue::SampleQueue;
 use std::collections::VecDeque;
 use super::rust_side::{RustAnswer, RustSide};
@@ -65,6 +66,33 @@ pub trait Producer: Send {
     }
 }
 
+/// BrainFlow's board on the proxy's pty: the C++ side when the legacy is BrainFlow's
+/// library. It decodes the device's bytes itself; the dispatcher drains what it decoded.
+pub struct LegacyDevice {
+    board: Box<dyn board_api::Board>,
+    proxy: PtyProxy,
+    drained: SampleMatrix,
+}
+
+impl LegacyDevice {
+    pub fn new(board: Box<dyn board_api::Board>, proxy: PtyProxy) -> LegacyDevice {
+        LegacyDevice { board, proxy, drained: SampleMatrix::default() }
+    }
+}
+
+/// The C++ side's place when that side is BrainFlow's whole board rather than a decoder
+/// or generator of ours ([`LegacyDevice`]): the engine never asks it for samples.
+pub struct BoardIsTheCppSide;
+
+impl Producer for BoardIsTheCppSide {
+    fn produce(&mut self, _: u64, _: usize, _: f64, _: f64, _: &mut [Vec<f64>; 3]) -> Result<()> {
+        Err(BoardError::general("the C++ side is BrainFlow's board; its samples are drained from it"))
+    }
+    fn configure(&mut self, _: &str) -> Result<String> {
+        Err(BoardError::general("the C++ side is BrainFlow's board; it is configured through it"))
+    }
+}
+
 /// What the Rust side writes and the dispatcher reads.
 struct RustOutput {
     queues: Vec<SampleQueue>,
@@ -101,6 +129,9 @@ pub struct Dual {
     failed_over: Option<String>,
     /// The device both decoders read from, when the board is a serial device.
     port: Option<SharedPort>,
+    /// Against BrainFlow's library: its board, reading the device through a pty, serves
+    /// or stands behind the Rust decoder fed the same bytes (then `port` is `None`).
+    legacy: Option<LegacyDevice>,
     /// How long a device has to answer a command.
     reply_timeout: Duration,
 }
@@ -155,6 +186,7 @@ impl Dual {
             scratch: Default::default(),
             failed_over: None,
             port: None,
+            legacy: None,
             reply_timeout: Duration::from_secs(3),
             presets,
         })
@@ -203,6 +235,10 @@ impl Dual {
         if let Some(port) = &self.port {
             port.write(b"b")?;
         }
+        if let Some(legacy) = &mut self.legacy {
+            // BrainFlow sends `b` itself, through the proxy.
+            legacy.board.start_stream(buffer_size)?;
+        }
         self.t0 = Some(now);
         self.started = true;
         Ok(())
@@ -231,6 +267,13 @@ impl Dual {
     pub fn stop(&mut self, now: f64) -> Result<()> {
         if self.t0.is_none() {
             return Err(BoardError::new(ExitCode::StreamThreadIsNotRunning, "the stream is not running"));
+        }
+        if let Some(legacy) = &mut self.legacy {
+            // BrainFlow stops its own way (it sends `s`); what it decoded is then drained.
+            let stopped = legacy.board.stop_stream();
+            self.pump(now);
+            self.t0 = None;
+            return stopped;
         }
         let Some(port) = &self.port else {
             self.pump(now);
@@ -345,6 +388,9 @@ impl Dual {
             self.compare_available();
             return;
         };
+        if self.legacy.is_some() {
+            return self.pump_legacy();
+        }
         if self.port.is_some() {
             return self.pump_device();
         }
@@ -512,6 +558,12 @@ impl Dual {
     /// Config strings go to both sides; the serving side's reply is returned, and a
     /// Rust-side failure here counts like any other.
     pub fn configure(&mut self, config: &str) -> Result<String> {
+        if self.legacy.is_some() {
+            // BrainFlow writes it on the pty; the proxy forwards it once and the Rust
+            // decoder observes it in order with the bytes around it.
+            self.pump(super::now_unix());
+            return self.legacy.as_mut().expect("checked above").board.config_board(config);
+        }
         if self.port.is_some() {
             return self.configure_device(config);
         }
@@ -559,7 +611,72 @@ impl Dual {
 
     /// Why the shared device's stream died on its own, if it did.
     pub fn stream_failure(&self) -> Option<String> {
-        self.port.as_ref().and_then(SharedPort::failure)
+        self.port.as_ref().and_then(SharedPort::failure).or_else(|| self.legacy.as_ref().and_then(|l| l.proxy.failure()))
+    }
+
+    /// Makes BrainFlow's board, reading the device through `legacy`'s proxy, the C++ side.
+    pub fn attach_legacy(&mut self, legacy: LegacyDevice) {
+        self.legacy = Some(legacy);
+    }
+
+    /// Against BrainFlow's library: drains what BrainFlow's board decoded, and gives the
+    /// Rust decoder every byte and command that crossed the proxy, in order.
+    fn pump_legacy(&mut self) {
+        let legacy = self.legacy.as_mut().expect("pump_legacy needs a legacy device");
+        let flows = legacy.proxy.take_flows();
+        self.scratch[0].clear();
+        let drained = legacy
+            .board
+            .board_data_count(Preset::Default)
+            .and_then(|n| legacy.board.get_board_data(n, Preset::Default, &mut legacy.drained));
+        match drained {
+            Ok(()) => append_sample_major(&legacy.drained, &mut self.scratch[0]),
+            Err(e) => tracing::error!(board = self.board.kind(), exit_code = e.code.code(), error = %e, "BrainFlow's board could not be read"),
+        }
+        let new_samples = self.scratch[0].len() / self.rows[0];
+        // Markers go into the serving side's next samples (markers are not compared).
+        let cpp_markers = if self.serving == Side::Cpp { self.take_markers([new_samples, 0, 0]) } else { Default::default() };
+        apply_markers(&mut self.scratch[0], self.rows[0], self.marker_rows[0], &cpp_markers[0]);
+        self.cpp_queues[0].push_sample_major(&self.scratch[0]);
+        self.cpp_compare.push_sample_major(&self.scratch[0]);
+        if self.rust_active && !flows.is_empty() {
+            let rust_markers = if self.serving == Side::Rust { self.take_markers([usize::MAX, 0, 0]) } else { Default::default() };
+            let rows = self.rows[0];
+            let marker_row = self.marker_rows[0];
+            let out = self.rust_out.clone();
+            let board = self.board.kind();
+            let feed = move |producer: &mut Box<dyn Producer>, fault: Fault| -> Result<()> {
+                let mut outs: [Vec<f64>; 3] = Default::default();
+                for flow in &flows {
+                    match flow {
+                        Flow::Host(command) => producer.observe_command(command)?,
+                        Flow::Device { at, bytes } => producer.feed(bytes, *at, &mut outs)?,
+                    }
+                }
+                if fault == Fault::Corrupt {
+                    faults::corrupt_samples_sample_major(&mut outs[0], rows, 1, board);
+                }
+                apply_markers(&mut outs[0], rows, marker_row, &rust_markers[0]);
+                let mut out = lock(&out);
+                out.queues[0].push_sample_major(&outs[0]);
+                out.compare.push_sample_major(&outs[0]);
+                Ok(())
+            };
+            if self.serving == Side::Rust {
+                let deadline = self.rust_deadline();
+                match self.rust.call("decode", deadline, true, feed) {
+                    RustAnswer::Answered(Ok(())) => {}
+                    RustAnswer::Answered(Err(e)) | RustAnswer::Failed(super::rust_side::RustFailure::Failed(e)) => {
+                        self.serve_cpp(&format!("Rust decoder failed: {e}"))
+                    }
+                    RustAnswer::Failed(f) => self.serve_cpp(&f.to_string()),
+                }
+            } else if !self.rust.submit("decode", feed) {
+                tracing::warn!(board = self.board.kind(), "Rust decoder fell behind; shadow comparison stops for this session");
+                self.rust_active = false;
+            }
+        }
+        self.compare_available();
     }
 
     pub fn dropped_samples(&self) -> u64 {
@@ -567,6 +684,14 @@ impl Dual {
             Side::Cpp => self.cpp_queues[0].dropped(),
             Side::Rust => lock(&self.rust_out).queues[0].dropped(),
         }
+    }
+}
+
+/// Appends `m`'s samples, sample-major, to `out`.
+fn append_sample_major(m: &SampleMatrix, out: &mut Vec<f64>) {
+    out.reserve(m.rows() * m.samples());
+    for i in 0..m.samples() {
+        out.extend((0..m.rows()).map(|row| m.get(row, i)));
     }
 }
 

@@ -16,6 +16,7 @@ pub mod isolate;
 pub mod kind;
 pub mod legacy;
 mod producers;
+mod pty_proxy;
 pub mod queue;
 mod runtime;
 mod rust_side;

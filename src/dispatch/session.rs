@@ -6,7 +6,9 @@
 //! to C++. Each session has its own lock; there is no lock shared by sessions on the data
 //! path.
 
-use super::dual::{Dual, Producer, Side};
+use super::dual::{BoardIsTheCppSide, Dual, LegacyDevice, Producer, Side};
+use super::legacy::LegacyBackend;
+use super::pty_proxy::PtyProxy;
 use super::kind::BoardKind;
 use super::device::SharedPort;
 use super::producers::{DecoderProducer, PlaybackProducer, SyntheticProducer};
@@ -811,6 +813,25 @@ fn prepare_dual(cell: &SessionCell, serving: Side) -> Result<Dual> {
                 master,
                 Some(bytes),
             )
+        }
+        BoardId::Cyton | BoardId::CytonDaisy if matches!(cell.kind.knobs().legacy, LegacyBackend::BrainFlow(_)) => {
+            // BrainFlow's board reads the device through a pty the dispatcher serves; the
+            // Rust decoder gets the same bytes and commands.
+            let LegacyBackend::BrainFlow(library) = cell.kind.knobs().legacy.clone() else { unreachable!("matched above") };
+            let proxy = PtyProxy::start(&params.serial_port)?;
+            let on_pty = InputParams { serial_port: proxy.slave_path().to_owned(), ..params.clone() };
+            let mut brainflow = library.board(board, &on_pty)?;
+            brainflow.prepare_session()?;
+            let mut dual = Dual::new(
+                cell.kind.clone(),
+                cell.id,
+                serving,
+                Box::new(BoardIsTheCppSide),
+                Box::new(DecoderProducer::new(rust_boards::create_decoder(board, params)?)),
+                board,
+            )?;
+            dual.attach_legacy(LegacyDevice::new(Box::new(brainflow), proxy));
+            return Ok(dual);
         }
         BoardId::Cyton | BoardId::CytonDaisy => {
             // One transport owns the port; both decoders get every byte it reads.

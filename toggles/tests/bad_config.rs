@@ -340,9 +340,9 @@ fn operator_fuzz_inputs_are_handled() {
 fn legacy_brainflow_is_refused_where_it_cannot_serve() {
     assert_eq!(
         message("boards:\n  synthetic:\n    mode: shadow\n    legacy: brainflow\n"),
-        ":4:13: boards.synthetic.legacy: shadow and standby do not run against BrainFlow's library yet (both sides must share one device read); use mode cpp or rust with legacy: brainflow, or legacy: core_cpp for shadow and standby"
+        ":4:13: boards.synthetic.legacy: synthetic cannot run shadow or standby against BrainFlow's library: BrainFlow's synthetic generator is unseeded, so its values can never equal the Rust twin's and a comparison would report only noise; use mode cpp or rust with legacy: brainflow, or legacy: core_cpp for shadow and standby"
     );
-    assert!(message("boards:\n  cyton:\n    mode: rust\n    legacy: brainflow\n    targeting:\n      - serve: standby\n        serial_number: [A]\n").contains("boards.cyton.legacy: shadow and standby do not run"));
+    assert!(message("boards:\n  playback:\n    mode: rust\n    legacy: brainflow\n    targeting:\n      - serve: standby\n        file: [a.csv]\n").contains("boards.playback.legacy: playback cannot run shadow or standby against BrainFlow's library: only Cyton and Cyton Daisy"));
     assert_eq!(
         message("boards:\n  muse_2:\n    mode: rust\n    legacy: brainflow\n"),
         ":4:13: boards.muse_2.legacy: muse_2 has no C++ path in switchyard (it is Rust-only), so no legacy library serves it; remove legacy"
@@ -351,7 +351,7 @@ fn legacy_brainflow_is_refused_where_it_cannot_serve() {
     assert!(message("brainflow:\n  libary: x\nboards: {}\n").contains("brainflow.libary: unknown field `libary`"));
     // Accepted: the library path is the runtime's to load, and `check` loads it.
     let dir = tempfile::tempdir().unwrap();
-    let path = write(dir.path(), "bf.yaml", b"brainflow:\n  library: /opt/brainflow/lib/libBoardController.so\nboards:\n  cyton:\n    mode: rust\n    legacy: brainflow\n");
+    let path = write(dir.path(), "bf.yaml", b"brainflow:\n  library: /opt/brainflow/lib/libBoardController.so\nboards:\n  cyton:\n    mode: shadow\n    legacy: brainflow\n");
     let (config, _) = toggles::load_file(&path).unwrap();
     assert_eq!(config.board(board_api::BoardId::Cyton).legacy, toggles::Legacy::BrainFlow);
     assert_eq!(config.brainflow_library.as_deref(), Some(Path::new("/opt/brainflow/lib/libBoardController.so")));
