@@ -640,7 +640,6 @@ impl Dual {
         self.cpp_queues[0].push_sample_major(&self.scratch[0]);
         self.cpp_compare.push_sample_major(&self.scratch[0]);
         if self.rust_active && !flows.is_empty() {
-            let rust_markers = if self.serving == Side::Rust { self.take_markers([usize::MAX, 0, 0]) } else { Default::default() };
             let rows = self.rows[0];
             let marker_row = self.marker_rows[0];
             let out = self.rust_out.clone();
@@ -656,7 +655,6 @@ impl Dual {
                 if fault == Fault::Corrupt {
                     faults::corrupt_samples_sample_major(&mut outs[0], rows, 1, board);
                 }
-                apply_markers(&mut outs[0], rows, marker_row, &rust_markers[0]);
                 let mut out = lock(&out);
                 out.queues[0].push_sample_major(&outs[0]);
                 out.compare.push_sample_major(&outs[0]);
@@ -664,7 +662,19 @@ impl Dual {
             };
             if self.serving == Side::Rust {
                 let deadline = self.rust_deadline();
-                match self.rust.call("decode", deadline, true, feed) {
+                let before = lock(&self.rust_out).queues[0].end_index();
+                let answer = self.rust.call("decode", deadline, true, feed);
+                // Markers go into the samples this batch served, once their number is known.
+                let after = lock(&self.rust_out).queues[0].end_index();
+                let markers = self.take_markers([(after - before) as usize, 0, 0]);
+                let mut out = lock(&self.rust_out);
+                for (k, value) in markers[0].iter().enumerate() {
+                    if let Some(slot) = out.queues[0].value_mut(before + k as u64, marker_row) {
+                        *slot = *value;
+                    }
+                }
+                drop(out);
+                match answer {
                     RustAnswer::Answered(Ok(())) => {}
                     RustAnswer::Answered(Err(e)) | RustAnswer::Failed(super::rust_side::RustFailure::Failed(e)) => {
                         self.serve_cpp(&format!("Rust decoder failed: {e}"))
