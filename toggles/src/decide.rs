@@ -216,41 +216,34 @@ impl TargetingRule {
 
 impl BoardConfig {
     /// The session's bucket hash and how it was drawn.
+    ///
+    /// The common case (the board's first stickiness key is set and is not a MAC address)
+    /// is the whole inline path: one field read and one hash. Everything else (a MAC
+    /// address, a later key, no key at all) is out of line, so it costs the common
+    /// decision nothing.
     #[inline(always)]
     pub fn bucket_hash(&self, id: &SessionIdentity<'_>) -> (u32, BucketedBy) {
-        match self.stickiness_value(id) {
+        if let Some(&first) = self.stickiness.first() {
+            if first != StickinessKey::MacAddress {
+                if let Some(value) = id.field(first) {
+                    return (hash::bucket_hash(value, self.seed), BucketedBy::Key(first));
+                }
+            }
+        }
+        self.uncommon_bucket_hash(id)
+    }
+
+    #[inline(never)]
+    fn uncommon_bucket_hash(&self, id: &SessionIdentity<'_>) -> (u32, BucketedBy) {
+        let found = self.stickiness.iter().find_map(|key| id.field(*key).map(|value| (value, *key)));
+        match found {
             Some((value, StickinessKey::MacAddress)) => {
                 (hash::mac_bucket_hash(value, self.seed), BucketedBy::Key(StickinessKey::MacAddress))
             }
             Some((value, key)) => (hash::bucket_hash(value, self.seed), BucketedBy::Key(key)),
-            None => (drawn_or_random(id.drawn_bucket), BucketedBy::Random),
+            None => (id.drawn_bucket.unwrap_or_else(hash::random_hash), BucketedBy::Random),
         }
     }
-
-    /// The first of the board's stickiness fields that the session has.
-    #[inline(always)]
-    fn stickiness_value<'a>(&self, id: &SessionIdentity<'a>) -> Option<(&'a str, StickinessKey)> {
-        // Most sessions have the first key (the device's serial number by default), so it
-        // is tried inline; looping over all of them here would make the compiler
-        // precompute every field's address on every decision.
-        let first = *self.stickiness.first()?;
-        match id.field(first) {
-            Some(value) => Some((value, first)),
-            None => self.later_stickiness_value(id),
-        }
-    }
-
-    #[inline(never)]
-    fn later_stickiness_value<'a>(&self, id: &SessionIdentity<'a>) -> Option<(&'a str, StickinessKey)> {
-        self.stickiness.iter().skip(1).find_map(|key| id.field(*key).map(|value| (value, *key)))
-    }
-}
-
-/// The session's own drawn bucket, or a fresh draw (out of line: sessions without any
-/// identity are the rare case).
-#[inline(never)]
-fn drawn_or_random(drawn: Option<u32>) -> u32 {
-    drawn.unwrap_or_else(hash::random_hash)
 }
 
 impl Config {

@@ -7,27 +7,21 @@
 /// the golden-vector tests pin both the algorithm and the seed.
 #[inline(always)]
 pub fn murmur3_32(data: &[u8], seed: u32) -> u32 {
-    murmur3_32_mapped(data, seed, |b| b)
-}
-
-/// [`murmur3_32`] of the bytes after `map`, without building the mapped copy.
-#[inline(always)]
-fn murmur3_32_mapped(data: &[u8], seed: u32, map: impl Fn(u8) -> u8) -> u32 {
     const C1: u32 = 0xcc9e_2d51;
     const C2: u32 = 0x1b87_3593;
     let mut h = seed;
     let mut tail = data;
     while let [a, b, c, d, rest @ ..] = tail {
-        let k = u32::from_le_bytes([map(*a), map(*b), map(*c), map(*d)]).wrapping_mul(C1).rotate_left(15).wrapping_mul(C2);
+        let k = u32::from_le_bytes([*a, *b, *c, *d]).wrapping_mul(C1).rotate_left(15).wrapping_mul(C2);
         h ^= k;
         h = h.rotate_left(13).wrapping_mul(5).wrapping_add(0xe654_6b64);
         tail = rest;
     }
     let k = match *tail {
         [] => None,
-        [a] => Some(u32::from(map(a))),
-        [a, b] => Some(u32::from(map(a)) | u32::from(map(b)) << 8),
-        [a, b, c, ..] => Some(u32::from(map(a)) | u32::from(map(b)) << 8 | u32::from(map(c)) << 16),
+        [a] => Some(u32::from(a)),
+        [a, b] => Some(u32::from(a) | u32::from(b) << 8),
+        [a, b, c, ..] => Some(u32::from(a) | u32::from(b) << 8 | u32::from(c) << 16),
     };
     if let Some(k) = k {
         h ^= k.wrapping_mul(C1).rotate_left(15).wrapping_mul(C2);
@@ -64,11 +58,21 @@ pub fn bucket_hash(value: &str, seed: u32) -> u32 {
 /// The bucket hash of a MAC address: of its ASCII upper-case form, so that `aa:bb:..`
 /// and `AA:BB:..` (one device, reported differently by two hosts) share a bucket, as
 /// they already share targeting rules. An upper-case address hashes as it always did.
-/// Out of line: inlined into the decision beside the common hash, it would double the
-/// hot path's code for a key few boards are sticky by.
+/// Upper-cased on the stack (a MAC address is 17 bytes); only a value longer than any
+/// address allocates.
 #[inline(never)]
 pub fn mac_bucket_hash(value: &str, seed: u32) -> u32 {
-    murmur3_32_mapped(value.as_bytes(), seed, |b| b.to_ascii_uppercase())
+    let bytes = value.as_bytes();
+    if !bytes.iter().any(u8::is_ascii_lowercase) {
+        return murmur3_32(bytes, seed);
+    }
+    let mut stack = [0u8; 64];
+    if let Some(upper) = stack.get_mut(..bytes.len()) {
+        upper.copy_from_slice(bytes);
+        upper.make_ascii_uppercase();
+        return murmur3_32(upper, seed);
+    }
+    murmur3_32(value.to_ascii_uppercase().as_bytes(), seed)
 }
 
 /// The point in [0, 1) that a bucket hash stands for.
