@@ -153,7 +153,15 @@ impl BrainFlowLibrary {
     pub fn board(self: &Arc<Self>, board: BoardId, params: &InputParams) -> Result<BrainFlowBoard> {
         let json = CString::new(params.to_json())
             .map_err(|_| BoardError::invalid_arguments("input params contain a NUL byte"))?;
-        Ok(BrainFlowBoard { library: Arc::clone(self), board, params: json, prepared: false })
+        // A playback file has its master board's rows, as in every BrainFlow binding.
+        let layout = if board == BoardId::PlaybackFile {
+            BoardId::from_id(params.master_board).map_err(|_| {
+                BoardError::invalid_arguments(format!("master_board {} is not a board whose layout a playback file can have", params.master_board))
+            })?
+        } else {
+            board
+        };
+        Ok(BrainFlowBoard { library: Arc::clone(self), board, layout, params: json, prepared: false })
     }
 }
 
@@ -174,6 +182,8 @@ fn read_version(exports: &Exports) -> std::result::Result<String, String> {
 pub struct BrainFlowBoard {
     library: Arc<BrainFlowLibrary>,
     board: BoardId,
+    /// Whose rows the data has: the board's own, or a playback file's master board's.
+    layout: BoardId,
     params: CString,
     prepared: bool,
 }
@@ -204,13 +214,17 @@ impl BrainFlowBoard {
     }
 
     fn rows(&self, preset: Preset) -> Result<usize> {
-        Ok(board_api::descriptor(self.board, preset)?.num_rows)
+        Ok(self.descriptor(preset)?.num_rows)
     }
 }
 
 impl Board for BrainFlowBoard {
     fn board_id(&self) -> BoardId {
         self.board
+    }
+
+    fn descriptor(&self, preset: Preset) -> Result<&'static board_api::BoardDescriptor> {
+        board_api::descriptor(self.layout, preset)
     }
 
     fn prepare_session(&mut self) -> Result<()> {

@@ -113,7 +113,7 @@ fn facts(pythonpath: Option<&Path>, config: Option<&Path>, args: &[&str]) -> ser
     if let Some(config) = config {
         cmd.env("SWITCHYARD_CONFIG", config);
     }
-    let out = run(&mut cmd, &format!("the facts program for {args:?}"));
+    let out = run(&mut cmd, &format!("the facts program for {args:?} with config {config:?}"));
     serde_json::from_str(out.trim()).unwrap_or_else(|e| panic!("facts are not JSON ({e}): {out}"))
 }
 
@@ -128,8 +128,8 @@ fn differences(label: &str, theirs: &serde_json::Map<String, serde_json::Value>,
 
 /// The same BoardShim program on BrainFlow's library and on switchyard in every mode and
 /// with both legacy backends (shadow and standby on BrainFlow for Cyton and Daisy only),
-/// for the synthetic board and for Cyton and Daisy on the emulator in both firmwares:
-/// every fact must be BrainFlow's.
+/// for the synthetic board, playback of a recording, and Cyton and Daisy on the emulator
+/// in both firmwares: every fact must be BrainFlow's.
 #[test]
 fn every_fact_a_brainflow_program_sees_is_brainflows() {
     let scratch = tempfile::tempdir().unwrap();
@@ -140,21 +140,35 @@ fn every_fact_a_brainflow_program_sees_is_brainflows() {
     let mut compared = 0usize;
     let configs: Vec<(String, String)> = ["cpp", "rust", "shadow", "standby"]
         .iter()
-        .map(|m| (format!("{m}, core_cpp"), format!("boards:\n  synthetic: {m}\n  cyton: {m}\n  cyton_daisy: {m}\n")))
+        .map(|m| (format!("{m}, core_cpp"), format!("boards:\n  synthetic: {m}\n  playback: {m}\n  cyton: {m}\n  cyton_daisy: {m}\n")))
         .chain(["cpp", "rust", "shadow", "standby"].iter().map(|m| {
-            // BrainFlow's synthetic board cannot run in shadow or standby (unseeded).
+            // BrainFlow's synthetic board cannot run in shadow or standby (unseeded), nor
+            // playback yet: those two stay single-path in these configs.
             let synthetic = if matches!(*m, "cpp" | "rust") { *m } else { "cpp" };
             (
                 format!("{m}, brainflow"),
                 format!(
-                    "brainflow:\n  library: {}\nboards:\n  synthetic: {{mode: {synthetic}, legacy: brainflow}}\n  cyton: {{mode: {m}, legacy: brainflow}}\n  cyton_daisy: {{mode: {m}, legacy: brainflow}}\n",
+                    "brainflow:\n  library: {}\nboards:\n  synthetic: {{mode: {synthetic}, legacy: brainflow}}\n  playback: {{mode: {synthetic}, legacy: brainflow}}\n  cyton: {{mode: {m}, legacy: brainflow}}\n  cyton_daisy: {{mode: {m}, legacy: brainflow}}\n",
                     library.display()
                 ),
             )
         }))
         .collect();
+    // A recording in BrainFlow's CSV format with the synthetic layout, for playback.
+    let recording = scratch.path().join("recording.csv");
+    let lines: Vec<String> = (0..2000)
+        .map(|i: u32| {
+            let mut row: Vec<f64> = vec![f64::from(i % 256)];
+            row.extend((1..30).map(|c| f64::from((i * 7 + c) % 100) / 10.0));
+            row.extend([1.7e9 + f64::from(i) / 250.0, 0.0]);
+            row.iter().map(|v| format!("{v:.6}")).collect::<Vec<_>>().join("\t")
+        })
+        .collect();
+    std::fs::write(&recording, lines.join("\n") + "\n").unwrap();
+    let recording_arg = recording.display().to_string();
     let devices: Vec<(&str, Option<EmulatorOptions>)> = vec![
         ("synthetic", None),
+        ("playback", None),
         ("cyton", Some(EmulatorOptions::cyton(31))),
         ("cyton", Some(EmulatorOptions::cyton(32).brainflow_ci())),
         ("cyton_daisy", Some(EmulatorOptions::daisy(33))),
@@ -168,12 +182,15 @@ fn every_fact_a_brainflow_program_sees_is_brainflows() {
             if let Some(port) = &port {
                 args.push(port);
             }
+            if *board == "playback" {
+                args.push(&recording_arg);
+            }
             facts(pythonpath, config, &args)
         };
         let firmware = device.as_ref().map_or(String::new(), |o| format!(" ({:?})", o.firmware));
         let theirs = run_facts(None, None);
         for (label, yaml) in &configs {
-            if *board == "synthetic" && (label.starts_with("shadow, brainflow") || label.starts_with("standby, brainflow")) {
+            if matches!(*board, "synthetic" | "playback") && (label.starts_with("shadow, brainflow") || label.starts_with("standby, brainflow")) {
                 continue;
             }
             let config = scratch.path().join("facts.yaml");

@@ -2,8 +2,8 @@
 run on BrainFlow's own library and on switchyard's can be compared fact by fact
 (tests/parity_brainflow.rs and capi/tests/brainflow_facts.rs).
 
-Usage: python brainflow_facts.py <board> [<serial port>]
-  board: synthetic | cyton | cyton_daisy
+Usage: python brainflow_facts.py <board> [<serial port or playback file>]
+  board: synthetic | cyton | cyton_daisy | playback (the second argument: the file)
 Prints one JSON object: fact name -> value. Values are what a user's program could see:
 exit codes of calls made out of order, shapes, rates, the marker row, package numbers.
 Nothing here depends on time or on the generator's random values.
@@ -37,13 +37,14 @@ def wait_for(board, count, what, preset=0):
         time.sleep(0.01)
 
 
-def facts_for(board_id, params):
+def facts_for(board_id, params, layout_id=None):
     f = {}
-    marker = BoardShim.get_marker_channel(board_id)
-    package = BoardShim.get_package_num_channel(board_id)
-    rows = BoardShim.get_num_rows(board_id)
+    layout_id = board_id if layout_id is None else layout_id
+    marker = BoardShim.get_marker_channel(layout_id)
+    package = BoardShim.get_package_num_channel(layout_id)
+    rows = BoardShim.get_num_rows(layout_id)
     f["rows"] = rows
-    f["sampling_rate"] = BoardShim.get_sampling_rate(board_id)
+    f["sampling_rate"] = BoardShim.get_sampling_rate(layout_id)
     board = BoardShim(board_id, params)
     f["before prepare: start_stream"] = outcome(board.start_stream)
     f["before prepare: get_board_data_count"] = outcome(board.get_board_data_count)
@@ -97,6 +98,13 @@ def main():
     BoardShim.disable_board_logger()
     if which == "synthetic":
         board_id = BoardIds.SYNTHETIC_BOARD.value
+    elif which == "playback":
+        # A file in BrainFlow's CSV format with the synthetic board's layout.
+        board_id = BoardIds.PLAYBACK_FILE_BOARD.value
+        params.file = sys.argv[2]
+        params.master_board = BoardIds.SYNTHETIC_BOARD.value
+        print(json.dumps(facts_for(board_id, params, BoardIds.SYNTHETIC_BOARD.value), sort_keys=True))
+        return
     elif which in ("cyton", "cyton_daisy"):
         board_id = BoardIds.CYTON_BOARD.value if which == "cyton" else BoardIds.CYTON_DAISY_BOARD.value
         params.serial_port = sys.argv[2]

@@ -866,6 +866,23 @@ impl Board for Session {
     fn board_id(&self) -> BoardId {
         self.cell.board
     }
+    /// A playback session has its master board's layout (BrainFlow's bindings size their
+    /// buffers by it), whichever path serves it.
+    fn descriptor(&self, preset: Preset) -> Result<&'static board_api::BoardDescriptor> {
+        if self.cell.board != BoardId::PlaybackFile {
+            return board_api::descriptor(self.cell.board, preset);
+        }
+        if preset != Preset::Default {
+            return Err(BoardError::invalid_arguments(format!("the playback board has no preset {preset:?}")));
+        }
+        let master = BoardId::from_id(self.cell.params.master_board).map_err(|_| {
+            BoardError::invalid_arguments(format!(
+                "master_board {} is not a board whose layout a playback file can have",
+                self.cell.params.master_board
+            ))
+        })?;
+        board_api::descriptor(master, Preset::Default)
+    }
     fn prepare_session(&mut self) -> Result<()> {
         let _call = self.cell.enter_call("prepare_session");
         self.cell.lock().prepare(&self.cell)
