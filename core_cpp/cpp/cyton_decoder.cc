@@ -2,6 +2,7 @@
 
 #include "log.h"
 
+#include <cstddef>
 #include <cstring>
 
 namespace switchyard {
@@ -125,7 +126,7 @@ bool CytonDecoder::on_packet(const std::uint8_t *packet, double timestamp, std::
     std::memcpy(half.aux, packet + 26, 6);
     const int channel_offset = (daisy && half.sample_number % 2 == 0) ? 8 : 0;
     for (int ch = 0; ch < 8; ++ch) {
-        half.channels[ch] = static_cast<double>(int24_be(packet + 2 + 3 * ch)) * scale[channel_offset + ch];
+        half.channels[ch] = static_cast<double>(int24_be(packet + 2 + static_cast<std::ptrdiff_t>(3) * ch)) * scale[channel_offset + ch];
     }
     const double aux_values[3] = {
         static_cast<double>(int16_be(half.aux)),

@@ -96,9 +96,9 @@ std::vector<double> read_playback_file(const std::string &path, std::size_t rows
         const std::string problem =
             parse_playback_line(content.data() + pos, content.data() + newline, rows, samples);
         if (!problem.empty()) {
-            throw BrainFlowException(ExitCode::INVALID_ARGUMENTS_ERROR,
-                                     "playback file " + path + " line " + std::to_string(line_number) + " " +
-                                         problem);
+            std::string message = "playback file ";
+            message.append(path).append(" line ").append(std::to_string(line_number)).append(" ").append(problem);
+            throw BrainFlowException(ExitCode::INVALID_ARGUMENTS_ERROR, message);
         }
         pos = newline + 1;
     }

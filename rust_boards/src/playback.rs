@@ -34,7 +34,11 @@ fn parse_line(line: &str, line_number: usize, rows: usize, out: &mut Vec<f64>) -
         )));
     }
     for (column, cell) in line.split('\t').enumerate() {
-        let value = cell.trim().parse::<f64>().map_err(|_| {
+        // Plain decimal text only, as the C++ reader accepts: no blanks (a field "\r1.5"
+        // from a stray CR), no "inf" or "NaN", so both readers of a file agree on every line.
+        let decimal = cell.bytes().all(|b| b.is_ascii_digit() || matches!(b, b'+' | b'-' | b'.' | b'e' | b'E'))
+            && cell.bytes().any(|b| b.is_ascii_digit());
+        let value = decimal.then(|| cell.parse::<f64>().ok()).flatten().ok_or_else(|| {
             BoardError::invalid_arguments(format!(
                 "line {line_number}, column {}: {cell:?} is not a number",
                 column + 1
