@@ -1,5 +1,6 @@
 //! The `switchyard` command line. Each subcommand is one variant of [`Command`] whose
 //! logic lives in a function under `cli/`; this file only parses and maps to exit codes.
+#![forbid(unsafe_code)]
 
 mod cli;
 

@@ -34,21 +34,27 @@ fn bench(c: &mut Criterion) {
     std::fs::write(config.path(), CONFIG).unwrap();
     std::env::set_var("SWITCHYARD_CONFIG", config.path());
     let p = CString::new("{\"other_info\": \"c_api\"}").unwrap();
-    assert_eq!(prepare_session(SYNTHETIC, p.as_ptr()), 0);
-    assert_eq!(start_stream(10_000, std::ptr::null(), SYNTHETIC, p.as_ptr()), 0);
+    // SAFETY: each pointer is null (every export checks) or points to a live CString, local or buffer as large as the call's contract requires.
+    assert_eq!(unsafe { prepare_session(SYNTHETIC, p.as_ptr()) }, 0);
+    // SAFETY: each pointer is null (every export checks) or points to a live CString, local or buffer as large as the call's contract requires.
+    assert_eq!(unsafe { start_stream(10_000, std::ptr::null(), SYNTHETIC, p.as_ptr()) }, 0);
     let mut count = 0;
     while count < 300 {
         std::thread::sleep(Duration::from_millis(50));
-        assert_eq!(get_board_data_count(0, &mut count, SYNTHETIC, p.as_ptr()), 0);
+        // SAFETY: each pointer is null (every export checks) or points to a live CString, local or buffer as large as the call's contract requires.
+        assert_eq!(unsafe { get_board_data_count(0, &mut count, SYNTHETIC, p.as_ptr()) }, 0);
     }
-    assert_eq!(stop_stream(SYNTHETIC, p.as_ptr()), 0);
+    // SAFETY: each pointer is null (every export checks) or points to a live CString, local or buffer as large as the call's contract requires.
+    assert_eq!(unsafe { stop_stream(SYNTHETIC, p.as_ptr()) }, 0);
     let mut buf = vec![0.0f64; 32 * 250];
     let mut returned = 0;
     group.bench_function("c_api_export", |b| {
-        b.iter(|| assert_eq!(get_current_board_data(250, 0, buf.as_mut_ptr(), &mut returned, SYNTHETIC, p.as_ptr()), 0))
+        // SAFETY: each pointer is null (every export checks) or points to a live CString, local or buffer as large as the call's contract requires.
+        b.iter(|| assert_eq!(unsafe { get_current_board_data(250, 0, buf.as_mut_ptr(), &mut returned, SYNTHETIC, p.as_ptr()) }, 0))
     });
     group.finish();
-    assert_eq!(release_session(SYNTHETIC, p.as_ptr()), 0);
+    // SAFETY: each pointer is null (every export checks) or points to a live CString, local or buffer as large as the call's contract requires.
+    assert_eq!(unsafe { release_session(SYNTHETIC, p.as_ptr()) }, 0);
 }
 
 criterion_group! {

@@ -82,9 +82,6 @@ int set_log_file_board_controller(const char *log_file);
 
 int log_message_board_controller(int log_level, const char *message);
 
-/**
- * The version of this library (switchyard's), as text.
- */
 int get_version_board_controller(char *version, int *len, int max_len);
 
 int get_board_descr(int board_id, int preset, char *board_descr, int *len, int max_len);

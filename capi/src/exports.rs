@@ -147,21 +147,42 @@ fn copy_out(data: &SampleMatrix, buf: *mut c_double, capacity: usize) -> Result<
     Ok(())
 }
 
+/// # Safety
+///
+/// BrainFlow's C API contract: every pointer argument is null (answered with
+/// INVALID_ARGUMENTS_ERROR) or valid for the call: strings NUL-terminated, output values
+/// writable, output buffers writable for the length BrainFlow documents for the function
+/// (`docs/c-api.md`; for data, `num_rows * count` doubles), and nothing else accessing
+/// them during the call.
 #[no_mangle]
-pub extern "C" fn prepare_session(board_id: c_int, json_brainflow_input_params: *const c_char) -> c_int {
+pub unsafe extern "C" fn prepare_session(board_id: c_int, json_brainflow_input_params: *const c_char) -> c_int {
     guard("prepare_session", || table::prepare(board_id, params(json_brainflow_input_params)?))
 }
 
+/// # Safety
+///
+/// BrainFlow's C API contract: every pointer argument is null (answered with
+/// INVALID_ARGUMENTS_ERROR) or valid for the call: strings NUL-terminated, output values
+/// writable, output buffers writable for the length BrainFlow documents for the function
+/// (`docs/c-api.md`; for data, `num_rows * count` doubles), and nothing else accessing
+/// them during the call.
 #[no_mangle]
-pub extern "C" fn is_prepared(prepared: *mut c_int, board_id: c_int, json_brainflow_input_params: *const c_char) -> c_int {
+pub unsafe extern "C" fn is_prepared(prepared: *mut c_int, board_id: c_int, json_brainflow_input_params: *const c_char) -> c_int {
     guard("is_prepared", || {
         let p = params(json_brainflow_input_params)?;
         write_int(prepared, table::is_prepared(board_id, p) as usize, "prepared")
     })
 }
 
+/// # Safety
+///
+/// BrainFlow's C API contract: every pointer argument is null (answered with
+/// INVALID_ARGUMENTS_ERROR) or valid for the call: strings NUL-terminated, output values
+/// writable, output buffers writable for the length BrainFlow documents for the function
+/// (`docs/c-api.md`; for data, `num_rows * count` doubles), and nothing else accessing
+/// them during the call.
 #[no_mangle]
-pub extern "C" fn start_stream(
+pub unsafe extern "C" fn start_stream(
     buffer_size: c_int,
     streamer_params: *const c_char,
     board_id: c_int,
@@ -186,8 +207,15 @@ pub extern "C" fn start_stream(
     })
 }
 
+/// # Safety
+///
+/// BrainFlow's C API contract: every pointer argument is null (answered with
+/// INVALID_ARGUMENTS_ERROR) or valid for the call: strings NUL-terminated, output values
+/// writable, output buffers writable for the length BrainFlow documents for the function
+/// (`docs/c-api.md`; for data, `num_rows * count` doubles), and nothing else accessing
+/// them during the call.
 #[no_mangle]
-pub extern "C" fn stop_stream(board_id: c_int, json_brainflow_input_params: *const c_char) -> c_int {
+pub unsafe extern "C" fn stop_stream(board_id: c_int, json_brainflow_input_params: *const c_char) -> c_int {
     guard("stop_stream", || {
         let p = params(json_brainflow_input_params)?;
         table::with_session(board_id, p, |entry| {
@@ -217,21 +245,42 @@ fn flush_buffered(entry: &mut table::Entry) -> Result<()> {
     Ok(())
 }
 
+/// # Safety
+///
+/// BrainFlow's C API contract: every pointer argument is null (answered with
+/// INVALID_ARGUMENTS_ERROR) or valid for the call: strings NUL-terminated, output values
+/// writable, output buffers writable for the length BrainFlow documents for the function
+/// (`docs/c-api.md`; for data, `num_rows * count` doubles), and nothing else accessing
+/// them during the call.
 #[no_mangle]
-pub extern "C" fn release_session(board_id: c_int, json_brainflow_input_params: *const c_char) -> c_int {
+pub unsafe extern "C" fn release_session(board_id: c_int, json_brainflow_input_params: *const c_char) -> c_int {
     guard("release_session", || table::release(board_id, params(json_brainflow_input_params)?))
 }
 
+/// # Safety
+///
+/// BrainFlow's C API contract: every pointer argument is null (answered with
+/// INVALID_ARGUMENTS_ERROR) or valid for the call: strings NUL-terminated, output values
+/// writable, output buffers writable for the length BrainFlow documents for the function
+/// (`docs/c-api.md`; for data, `num_rows * count` doubles), and nothing else accessing
+/// them during the call.
 #[no_mangle]
-pub extern "C" fn release_all_sessions() -> c_int {
+pub unsafe extern "C" fn release_all_sessions() -> c_int {
     guard("release_all_sessions", || {
         table::release_all();
         Ok(())
     })
 }
 
+/// # Safety
+///
+/// BrainFlow's C API contract: every pointer argument is null (answered with
+/// INVALID_ARGUMENTS_ERROR) or valid for the call: strings NUL-terminated, output values
+/// writable, output buffers writable for the length BrainFlow documents for the function
+/// (`docs/c-api.md`; for data, `num_rows * count` doubles), and nothing else accessing
+/// them during the call.
 #[no_mangle]
-pub extern "C" fn get_current_board_data(
+pub unsafe extern "C" fn get_current_board_data(
     num_samples: c_int,
     preset: c_int,
     data_buf: *mut c_double,
@@ -262,8 +311,15 @@ pub extern "C" fn get_current_board_data(
     })
 }
 
+/// # Safety
+///
+/// BrainFlow's C API contract: every pointer argument is null (answered with
+/// INVALID_ARGUMENTS_ERROR) or valid for the call: strings NUL-terminated, output values
+/// writable, output buffers writable for the length BrainFlow documents for the function
+/// (`docs/c-api.md`; for data, `num_rows * count` doubles), and nothing else accessing
+/// them during the call.
 #[no_mangle]
-pub extern "C" fn get_board_data_count(
+pub unsafe extern "C" fn get_board_data_count(
     preset: c_int,
     result: *mut c_int,
     board_id: c_int,
@@ -279,8 +335,15 @@ pub extern "C" fn get_board_data_count(
     })
 }
 
+/// # Safety
+///
+/// BrainFlow's C API contract: every pointer argument is null (answered with
+/// INVALID_ARGUMENTS_ERROR) or valid for the call: strings NUL-terminated, output values
+/// writable, output buffers writable for the length BrainFlow documents for the function
+/// (`docs/c-api.md`; for data, `num_rows * count` doubles), and nothing else accessing
+/// them during the call.
 #[no_mangle]
-pub extern "C" fn get_board_data(
+pub unsafe extern "C" fn get_board_data(
     data_count: c_int,
     preset: c_int,
     data_buf: *mut c_double,
@@ -310,8 +373,15 @@ pub extern "C" fn get_board_data(
     })
 }
 
+/// # Safety
+///
+/// BrainFlow's C API contract: every pointer argument is null (answered with
+/// INVALID_ARGUMENTS_ERROR) or valid for the call: strings NUL-terminated, output values
+/// writable, output buffers writable for the length BrainFlow documents for the function
+/// (`docs/c-api.md`; for data, `num_rows * count` doubles), and nothing else accessing
+/// them during the call.
 #[no_mangle]
-pub extern "C" fn get_board_sampling_rate(
+pub unsafe extern "C" fn get_board_sampling_rate(
     preset: c_int,
     sampling_rate: *mut c_int,
     board_id: c_int,
@@ -329,8 +399,15 @@ pub extern "C" fn get_board_sampling_rate(
     })
 }
 
+/// # Safety
+///
+/// BrainFlow's C API contract: every pointer argument is null (answered with
+/// INVALID_ARGUMENTS_ERROR) or valid for the call: strings NUL-terminated, output values
+/// writable, output buffers writable for the length BrainFlow documents for the function
+/// (`docs/c-api.md`; for data, `num_rows * count` doubles), and nothing else accessing
+/// them during the call.
 #[no_mangle]
-pub extern "C" fn insert_marker(value: c_double, preset: c_int, board_id: c_int, json_brainflow_input_params: *const c_char) -> c_int {
+pub unsafe extern "C" fn insert_marker(value: c_double, preset: c_int, board_id: c_int, json_brainflow_input_params: *const c_char) -> c_int {
     guard("insert_marker", || {
         let p = params(json_brainflow_input_params)?;
         let preset = preset_of(preset)?;
@@ -338,8 +415,15 @@ pub extern "C" fn insert_marker(value: c_double, preset: c_int, board_id: c_int,
     })
 }
 
+/// # Safety
+///
+/// BrainFlow's C API contract: every pointer argument is null (answered with
+/// INVALID_ARGUMENTS_ERROR) or valid for the call: strings NUL-terminated, output values
+/// writable, output buffers writable for the length BrainFlow documents for the function
+/// (`docs/c-api.md`; for data, `num_rows * count` doubles), and nothing else accessing
+/// them during the call.
 #[no_mangle]
-pub extern "C" fn config_board(
+pub unsafe extern "C" fn config_board(
     config: *const c_char,
     response: *mut c_char,
     response_len: *mut c_int,
@@ -371,8 +455,15 @@ pub extern "C" fn config_board(
     })
 }
 
+/// # Safety
+///
+/// BrainFlow's C API contract: every pointer argument is null (answered with
+/// INVALID_ARGUMENTS_ERROR) or valid for the call: strings NUL-terminated, output values
+/// writable, output buffers writable for the length BrainFlow documents for the function
+/// (`docs/c-api.md`; for data, `num_rows * count` doubles), and nothing else accessing
+/// them during the call.
 #[no_mangle]
-pub extern "C" fn config_board_with_bytes(
+pub unsafe extern "C" fn config_board_with_bytes(
     bytes: *const c_char,
     len: c_int,
     board_id: c_int,
@@ -393,8 +484,15 @@ pub extern "C" fn config_board_with_bytes(
     })
 }
 
+/// # Safety
+///
+/// BrainFlow's C API contract: every pointer argument is null (answered with
+/// INVALID_ARGUMENTS_ERROR) or valid for the call: strings NUL-terminated, output values
+/// writable, output buffers writable for the length BrainFlow documents for the function
+/// (`docs/c-api.md`; for data, `num_rows * count` doubles), and nothing else accessing
+/// them during the call.
 #[no_mangle]
-pub extern "C" fn add_streamer(
+pub unsafe extern "C" fn add_streamer(
     streamer: *const c_char,
     preset: c_int,
     board_id: c_int,
@@ -412,8 +510,15 @@ pub extern "C" fn add_streamer(
     })
 }
 
+/// # Safety
+///
+/// BrainFlow's C API contract: every pointer argument is null (answered with
+/// INVALID_ARGUMENTS_ERROR) or valid for the call: strings NUL-terminated, output values
+/// writable, output buffers writable for the length BrainFlow documents for the function
+/// (`docs/c-api.md`; for data, `num_rows * count` doubles), and nothing else accessing
+/// them during the call.
 #[no_mangle]
-pub extern "C" fn delete_streamer(
+pub unsafe extern "C" fn delete_streamer(
     streamer: *const c_char,
     preset: c_int,
     board_id: c_int,
@@ -434,29 +539,64 @@ pub extern "C" fn delete_streamer(
     })
 }
 
+/// # Safety
+///
+/// BrainFlow's C API contract: every pointer argument is null (answered with
+/// INVALID_ARGUMENTS_ERROR) or valid for the call: strings NUL-terminated, output values
+/// writable, output buffers writable for the length BrainFlow documents for the function
+/// (`docs/c-api.md`; for data, `num_rows * count` doubles), and nothing else accessing
+/// them during the call.
 #[no_mangle]
-pub extern "C" fn set_log_level_board_controller(log_level: c_int) -> c_int {
+pub unsafe extern "C" fn set_log_level_board_controller(log_level: c_int) -> c_int {
     guard("set_log_level_board_controller", || logging::set_level(log_level))
 }
 
+/// # Safety
+///
+/// BrainFlow's C API contract: every pointer argument is null (answered with
+/// INVALID_ARGUMENTS_ERROR) or valid for the call: strings NUL-terminated, output values
+/// writable, output buffers writable for the length BrainFlow documents for the function
+/// (`docs/c-api.md`; for data, `num_rows * count` doubles), and nothing else accessing
+/// them during the call.
 #[no_mangle]
-pub extern "C" fn set_log_file_board_controller(log_file: *const c_char) -> c_int {
+pub unsafe extern "C" fn set_log_file_board_controller(log_file: *const c_char) -> c_int {
     guard("set_log_file_board_controller", || logging::set_file(text(log_file, "log_file")?))
 }
 
+/// # Safety
+///
+/// BrainFlow's C API contract: every pointer argument is null (answered with
+/// INVALID_ARGUMENTS_ERROR) or valid for the call: strings NUL-terminated, output values
+/// writable, output buffers writable for the length BrainFlow documents for the function
+/// (`docs/c-api.md`; for data, `num_rows * count` doubles), and nothing else accessing
+/// them during the call.
 #[no_mangle]
-pub extern "C" fn log_message_board_controller(log_level: c_int, message: *const c_char) -> c_int {
+pub unsafe extern "C" fn log_message_board_controller(log_level: c_int, message: *const c_char) -> c_int {
     guard("log_message_board_controller", || logging::message(log_level, text(message, "message")?))
 }
 
 /// The version of this library (switchyard's), as text.
+/// # Safety
+///
+/// BrainFlow's C API contract: every pointer argument is null (answered with
+/// INVALID_ARGUMENTS_ERROR) or valid for the call: strings NUL-terminated, output values
+/// writable, output buffers writable for the length BrainFlow documents for the function
+/// (`docs/c-api.md`; for data, `num_rows * count` doubles), and nothing else accessing
+/// them during the call.
 #[no_mangle]
-pub extern "C" fn get_version_board_controller(version: *mut c_char, len: *mut c_int, max_len: c_int) -> c_int {
+pub unsafe extern "C" fn get_version_board_controller(version: *mut c_char, len: *mut c_int, max_len: c_int) -> c_int {
     guard("get_version_board_controller", || write_text(env!("CARGO_PKG_VERSION"), version, len, max_len))
 }
 
+/// # Safety
+///
+/// BrainFlow's C API contract: every pointer argument is null (answered with
+/// INVALID_ARGUMENTS_ERROR) or valid for the call: strings NUL-terminated, output values
+/// writable, output buffers writable for the length BrainFlow documents for the function
+/// (`docs/c-api.md`; for data, `num_rows * count` doubles), and nothing else accessing
+/// them during the call.
 #[no_mangle]
-pub extern "C" fn get_board_descr(board_id: c_int, preset: c_int, board_descr: *mut c_char, len: *mut c_int, max_len: c_int) -> c_int {
+pub unsafe extern "C" fn get_board_descr(board_id: c_int, preset: c_int, board_descr: *mut c_char, len: *mut c_int, max_len: c_int) -> c_int {
     guard("get_board_descr", || {
         if is_playback(board_id, preset)? {
             let json = serde_json::json!({ "name": PLAYBACK_NAME }).to_string();
@@ -467,16 +607,30 @@ pub extern "C" fn get_board_descr(board_id: c_int, preset: c_int, board_descr: *
     })
 }
 
+/// # Safety
+///
+/// BrainFlow's C API contract: every pointer argument is null (answered with
+/// INVALID_ARGUMENTS_ERROR) or valid for the call: strings NUL-terminated, output values
+/// writable, output buffers writable for the length BrainFlow documents for the function
+/// (`docs/c-api.md`; for data, `num_rows * count` doubles), and nothing else accessing
+/// them during the call.
 #[no_mangle]
-pub extern "C" fn get_device_name(board_id: c_int, preset: c_int, name: *mut c_char, len: *mut c_int, max_len: c_int) -> c_int {
+pub unsafe extern "C" fn get_device_name(board_id: c_int, preset: c_int, name: *mut c_char, len: *mut c_int, max_len: c_int) -> c_int {
     guard("get_device_name", || {
         let device = if is_playback(board_id, preset)? { PLAYBACK_NAME } else { descr(board_id, preset)?.name };
         write_text(device, name, len, max_len)
     })
 }
 
+/// # Safety
+///
+/// BrainFlow's C API contract: every pointer argument is null (answered with
+/// INVALID_ARGUMENTS_ERROR) or valid for the call: strings NUL-terminated, output values
+/// writable, output buffers writable for the length BrainFlow documents for the function
+/// (`docs/c-api.md`; for data, `num_rows * count` doubles), and nothing else accessing
+/// them during the call.
 #[no_mangle]
-pub extern "C" fn get_eeg_names(board_id: c_int, preset: c_int, eeg_names: *mut c_char, len: *mut c_int, max_len: c_int) -> c_int {
+pub unsafe extern "C" fn get_eeg_names(board_id: c_int, preset: c_int, eeg_names: *mut c_char, len: *mut c_int, max_len: c_int) -> c_int {
     guard("get_eeg_names", || {
         let names = descr(board_id, preset)?.eeg_names.ok_or_else(|| {
             BoardError::new(ExitCode::UnsupportedBoardError, format!("board {board_id} has no eeg_names"))
@@ -485,8 +639,15 @@ pub extern "C" fn get_eeg_names(board_id: c_int, preset: c_int, eeg_names: *mut 
     })
 }
 
+/// # Safety
+///
+/// BrainFlow's C API contract: every pointer argument is null (answered with
+/// INVALID_ARGUMENTS_ERROR) or valid for the call: strings NUL-terminated, output values
+/// writable, output buffers writable for the length BrainFlow documents for the function
+/// (`docs/c-api.md`; for data, `num_rows * count` doubles), and nothing else accessing
+/// them during the call.
 #[no_mangle]
-pub extern "C" fn get_board_presets(board_id: c_int, presets: *mut c_int, len: *mut c_int) -> c_int {
+pub unsafe extern "C" fn get_board_presets(board_id: c_int, presets: *mut c_int, len: *mut c_int) -> c_int {
     guard("get_board_presets", || {
         let list = presets_of(BoardId::from_id(board_id)?);
         if len.is_null() {
@@ -510,28 +671,70 @@ fn scalar(name: &'static str, board_id: c_int, preset: c_int, out: *mut c_int, p
     })
 }
 
+/// # Safety
+///
+/// BrainFlow's C API contract: every pointer argument is null (answered with
+/// INVALID_ARGUMENTS_ERROR) or valid for the call: strings NUL-terminated, output values
+/// writable, output buffers writable for the length BrainFlow documents for the function
+/// (`docs/c-api.md`; for data, `num_rows * count` doubles), and nothing else accessing
+/// them during the call.
 #[no_mangle]
-pub extern "C" fn get_sampling_rate(board_id: c_int, preset: c_int, sampling_rate: *mut c_int) -> c_int {
+pub unsafe extern "C" fn get_sampling_rate(board_id: c_int, preset: c_int, sampling_rate: *mut c_int) -> c_int {
     scalar("get_sampling_rate", board_id, preset, sampling_rate, |d| Some(d.sampling_rate as usize))
 }
+/// # Safety
+///
+/// BrainFlow's C API contract: every pointer argument is null (answered with
+/// INVALID_ARGUMENTS_ERROR) or valid for the call: strings NUL-terminated, output values
+/// writable, output buffers writable for the length BrainFlow documents for the function
+/// (`docs/c-api.md`; for data, `num_rows * count` doubles), and nothing else accessing
+/// them during the call.
 #[no_mangle]
-pub extern "C" fn get_package_num_channel(board_id: c_int, preset: c_int, package_num_channel: *mut c_int) -> c_int {
+pub unsafe extern "C" fn get_package_num_channel(board_id: c_int, preset: c_int, package_num_channel: *mut c_int) -> c_int {
     scalar("get_package_num_channel", board_id, preset, package_num_channel, |d| Some(d.package_num_channel))
 }
+/// # Safety
+///
+/// BrainFlow's C API contract: every pointer argument is null (answered with
+/// INVALID_ARGUMENTS_ERROR) or valid for the call: strings NUL-terminated, output values
+/// writable, output buffers writable for the length BrainFlow documents for the function
+/// (`docs/c-api.md`; for data, `num_rows * count` doubles), and nothing else accessing
+/// them during the call.
 #[no_mangle]
-pub extern "C" fn get_timestamp_channel(board_id: c_int, preset: c_int, timestamp_channel: *mut c_int) -> c_int {
+pub unsafe extern "C" fn get_timestamp_channel(board_id: c_int, preset: c_int, timestamp_channel: *mut c_int) -> c_int {
     scalar("get_timestamp_channel", board_id, preset, timestamp_channel, |d| Some(d.timestamp_channel))
 }
+/// # Safety
+///
+/// BrainFlow's C API contract: every pointer argument is null (answered with
+/// INVALID_ARGUMENTS_ERROR) or valid for the call: strings NUL-terminated, output values
+/// writable, output buffers writable for the length BrainFlow documents for the function
+/// (`docs/c-api.md`; for data, `num_rows * count` doubles), and nothing else accessing
+/// them during the call.
 #[no_mangle]
-pub extern "C" fn get_marker_channel(board_id: c_int, preset: c_int, marker_channel: *mut c_int) -> c_int {
+pub unsafe extern "C" fn get_marker_channel(board_id: c_int, preset: c_int, marker_channel: *mut c_int) -> c_int {
     scalar("get_marker_channel", board_id, preset, marker_channel, |d| Some(d.marker_channel))
 }
+/// # Safety
+///
+/// BrainFlow's C API contract: every pointer argument is null (answered with
+/// INVALID_ARGUMENTS_ERROR) or valid for the call: strings NUL-terminated, output values
+/// writable, output buffers writable for the length BrainFlow documents for the function
+/// (`docs/c-api.md`; for data, `num_rows * count` doubles), and nothing else accessing
+/// them during the call.
 #[no_mangle]
-pub extern "C" fn get_battery_channel(board_id: c_int, preset: c_int, battery_channel: *mut c_int) -> c_int {
+pub unsafe extern "C" fn get_battery_channel(board_id: c_int, preset: c_int, battery_channel: *mut c_int) -> c_int {
     scalar("get_battery_channel", board_id, preset, battery_channel, |d| d.battery_channel)
 }
+/// # Safety
+///
+/// BrainFlow's C API contract: every pointer argument is null (answered with
+/// INVALID_ARGUMENTS_ERROR) or valid for the call: strings NUL-terminated, output values
+/// writable, output buffers writable for the length BrainFlow documents for the function
+/// (`docs/c-api.md`; for data, `num_rows * count` doubles), and nothing else accessing
+/// them during the call.
 #[no_mangle]
-pub extern "C" fn get_num_rows(board_id: c_int, preset: c_int, num_rows: *mut c_int) -> c_int {
+pub unsafe extern "C" fn get_num_rows(board_id: c_int, preset: c_int, num_rows: *mut c_int) -> c_int {
     scalar("get_num_rows", board_id, preset, num_rows, |d| Some(d.num_rows))
 }
 
@@ -561,82 +764,194 @@ fn channels(name: &'static str, board_id: c_int, preset: c_int, out: *mut c_int,
     })
 }
 
+/// # Safety
+///
+/// BrainFlow's C API contract: every pointer argument is null (answered with
+/// INVALID_ARGUMENTS_ERROR) or valid for the call: strings NUL-terminated, output values
+/// writable, output buffers writable for the length BrainFlow documents for the function
+/// (`docs/c-api.md`; for data, `num_rows * count` doubles), and nothing else accessing
+/// them during the call.
 #[no_mangle]
-pub extern "C" fn get_exg_channels(board_id: c_int, preset: c_int, channels_out: *mut c_int, len: *mut c_int) -> c_int {
+pub unsafe extern "C" fn get_exg_channels(board_id: c_int, preset: c_int, channels_out: *mut c_int, len: *mut c_int) -> c_int {
     channels("get_exg_channels", board_id, preset, channels_out, len, None)
 }
 
+/// # Safety
+///
+/// BrainFlow's C API contract: every pointer argument is null (answered with
+/// INVALID_ARGUMENTS_ERROR) or valid for the call: strings NUL-terminated, output values
+/// writable, output buffers writable for the length BrainFlow documents for the function
+/// (`docs/c-api.md`; for data, `num_rows * count` doubles), and nothing else accessing
+/// them during the call.
 #[no_mangle]
-pub extern "C" fn get_eeg_channels(board_id: c_int, preset: c_int, channels_out: *mut c_int, len: *mut c_int) -> c_int {
+pub unsafe extern "C" fn get_eeg_channels(board_id: c_int, preset: c_int, channels_out: *mut c_int, len: *mut c_int) -> c_int {
     channels("get_eeg_channels", board_id, preset, channels_out, len, Some(ChannelKind::Eeg))
 }
 
+/// # Safety
+///
+/// BrainFlow's C API contract: every pointer argument is null (answered with
+/// INVALID_ARGUMENTS_ERROR) or valid for the call: strings NUL-terminated, output values
+/// writable, output buffers writable for the length BrainFlow documents for the function
+/// (`docs/c-api.md`; for data, `num_rows * count` doubles), and nothing else accessing
+/// them during the call.
 #[no_mangle]
-pub extern "C" fn get_emg_channels(board_id: c_int, preset: c_int, channels_out: *mut c_int, len: *mut c_int) -> c_int {
+pub unsafe extern "C" fn get_emg_channels(board_id: c_int, preset: c_int, channels_out: *mut c_int, len: *mut c_int) -> c_int {
     channels("get_emg_channels", board_id, preset, channels_out, len, Some(ChannelKind::Emg))
 }
 
+/// # Safety
+///
+/// BrainFlow's C API contract: every pointer argument is null (answered with
+/// INVALID_ARGUMENTS_ERROR) or valid for the call: strings NUL-terminated, output values
+/// writable, output buffers writable for the length BrainFlow documents for the function
+/// (`docs/c-api.md`; for data, `num_rows * count` doubles), and nothing else accessing
+/// them during the call.
 #[no_mangle]
-pub extern "C" fn get_ecg_channels(board_id: c_int, preset: c_int, channels_out: *mut c_int, len: *mut c_int) -> c_int {
+pub unsafe extern "C" fn get_ecg_channels(board_id: c_int, preset: c_int, channels_out: *mut c_int, len: *mut c_int) -> c_int {
     channels("get_ecg_channels", board_id, preset, channels_out, len, Some(ChannelKind::Ecg))
 }
 
+/// # Safety
+///
+/// BrainFlow's C API contract: every pointer argument is null (answered with
+/// INVALID_ARGUMENTS_ERROR) or valid for the call: strings NUL-terminated, output values
+/// writable, output buffers writable for the length BrainFlow documents for the function
+/// (`docs/c-api.md`; for data, `num_rows * count` doubles), and nothing else accessing
+/// them during the call.
 #[no_mangle]
-pub extern "C" fn get_eog_channels(board_id: c_int, preset: c_int, channels_out: *mut c_int, len: *mut c_int) -> c_int {
+pub unsafe extern "C" fn get_eog_channels(board_id: c_int, preset: c_int, channels_out: *mut c_int, len: *mut c_int) -> c_int {
     channels("get_eog_channels", board_id, preset, channels_out, len, Some(ChannelKind::Eog))
 }
 
+/// # Safety
+///
+/// BrainFlow's C API contract: every pointer argument is null (answered with
+/// INVALID_ARGUMENTS_ERROR) or valid for the call: strings NUL-terminated, output values
+/// writable, output buffers writable for the length BrainFlow documents for the function
+/// (`docs/c-api.md`; for data, `num_rows * count` doubles), and nothing else accessing
+/// them during the call.
 #[no_mangle]
-pub extern "C" fn get_ppg_channels(board_id: c_int, preset: c_int, channels_out: *mut c_int, len: *mut c_int) -> c_int {
+pub unsafe extern "C" fn get_ppg_channels(board_id: c_int, preset: c_int, channels_out: *mut c_int, len: *mut c_int) -> c_int {
     channels("get_ppg_channels", board_id, preset, channels_out, len, Some(ChannelKind::Ppg))
 }
 
+/// # Safety
+///
+/// BrainFlow's C API contract: every pointer argument is null (answered with
+/// INVALID_ARGUMENTS_ERROR) or valid for the call: strings NUL-terminated, output values
+/// writable, output buffers writable for the length BrainFlow documents for the function
+/// (`docs/c-api.md`; for data, `num_rows * count` doubles), and nothing else accessing
+/// them during the call.
 #[no_mangle]
-pub extern "C" fn get_optical_channels(board_id: c_int, preset: c_int, channels_out: *mut c_int, len: *mut c_int) -> c_int {
+pub unsafe extern "C" fn get_optical_channels(board_id: c_int, preset: c_int, channels_out: *mut c_int, len: *mut c_int) -> c_int {
     channels("get_optical_channels", board_id, preset, channels_out, len, Some(ChannelKind::Optical))
 }
 
+/// # Safety
+///
+/// BrainFlow's C API contract: every pointer argument is null (answered with
+/// INVALID_ARGUMENTS_ERROR) or valid for the call: strings NUL-terminated, output values
+/// writable, output buffers writable for the length BrainFlow documents for the function
+/// (`docs/c-api.md`; for data, `num_rows * count` doubles), and nothing else accessing
+/// them during the call.
 #[no_mangle]
-pub extern "C" fn get_eda_channels(board_id: c_int, preset: c_int, channels_out: *mut c_int, len: *mut c_int) -> c_int {
+pub unsafe extern "C" fn get_eda_channels(board_id: c_int, preset: c_int, channels_out: *mut c_int, len: *mut c_int) -> c_int {
     channels("get_eda_channels", board_id, preset, channels_out, len, Some(ChannelKind::Eda))
 }
 
+/// # Safety
+///
+/// BrainFlow's C API contract: every pointer argument is null (answered with
+/// INVALID_ARGUMENTS_ERROR) or valid for the call: strings NUL-terminated, output values
+/// writable, output buffers writable for the length BrainFlow documents for the function
+/// (`docs/c-api.md`; for data, `num_rows * count` doubles), and nothing else accessing
+/// them during the call.
 #[no_mangle]
-pub extern "C" fn get_accel_channels(board_id: c_int, preset: c_int, channels_out: *mut c_int, len: *mut c_int) -> c_int {
+pub unsafe extern "C" fn get_accel_channels(board_id: c_int, preset: c_int, channels_out: *mut c_int, len: *mut c_int) -> c_int {
     channels("get_accel_channels", board_id, preset, channels_out, len, Some(ChannelKind::Accel))
 }
 
+/// # Safety
+///
+/// BrainFlow's C API contract: every pointer argument is null (answered with
+/// INVALID_ARGUMENTS_ERROR) or valid for the call: strings NUL-terminated, output values
+/// writable, output buffers writable for the length BrainFlow documents for the function
+/// (`docs/c-api.md`; for data, `num_rows * count` doubles), and nothing else accessing
+/// them during the call.
 #[no_mangle]
-pub extern "C" fn get_rotation_channels(board_id: c_int, preset: c_int, channels_out: *mut c_int, len: *mut c_int) -> c_int {
+pub unsafe extern "C" fn get_rotation_channels(board_id: c_int, preset: c_int, channels_out: *mut c_int, len: *mut c_int) -> c_int {
     channels("get_rotation_channels", board_id, preset, channels_out, len, Some(ChannelKind::Rotation))
 }
 
+/// # Safety
+///
+/// BrainFlow's C API contract: every pointer argument is null (answered with
+/// INVALID_ARGUMENTS_ERROR) or valid for the call: strings NUL-terminated, output values
+/// writable, output buffers writable for the length BrainFlow documents for the function
+/// (`docs/c-api.md`; for data, `num_rows * count` doubles), and nothing else accessing
+/// them during the call.
 #[no_mangle]
-pub extern "C" fn get_analog_channels(board_id: c_int, preset: c_int, channels_out: *mut c_int, len: *mut c_int) -> c_int {
+pub unsafe extern "C" fn get_analog_channels(board_id: c_int, preset: c_int, channels_out: *mut c_int, len: *mut c_int) -> c_int {
     channels("get_analog_channels", board_id, preset, channels_out, len, Some(ChannelKind::Analog))
 }
 
+/// # Safety
+///
+/// BrainFlow's C API contract: every pointer argument is null (answered with
+/// INVALID_ARGUMENTS_ERROR) or valid for the call: strings NUL-terminated, output values
+/// writable, output buffers writable for the length BrainFlow documents for the function
+/// (`docs/c-api.md`; for data, `num_rows * count` doubles), and nothing else accessing
+/// them during the call.
 #[no_mangle]
-pub extern "C" fn get_gyro_channels(board_id: c_int, preset: c_int, channels_out: *mut c_int, len: *mut c_int) -> c_int {
+pub unsafe extern "C" fn get_gyro_channels(board_id: c_int, preset: c_int, channels_out: *mut c_int, len: *mut c_int) -> c_int {
     channels("get_gyro_channels", board_id, preset, channels_out, len, Some(ChannelKind::Gyro))
 }
 
+/// # Safety
+///
+/// BrainFlow's C API contract: every pointer argument is null (answered with
+/// INVALID_ARGUMENTS_ERROR) or valid for the call: strings NUL-terminated, output values
+/// writable, output buffers writable for the length BrainFlow documents for the function
+/// (`docs/c-api.md`; for data, `num_rows * count` doubles), and nothing else accessing
+/// them during the call.
 #[no_mangle]
-pub extern "C" fn get_other_channels(board_id: c_int, preset: c_int, channels_out: *mut c_int, len: *mut c_int) -> c_int {
+pub unsafe extern "C" fn get_other_channels(board_id: c_int, preset: c_int, channels_out: *mut c_int, len: *mut c_int) -> c_int {
     channels("get_other_channels", board_id, preset, channels_out, len, Some(ChannelKind::Other))
 }
 
+/// # Safety
+///
+/// BrainFlow's C API contract: every pointer argument is null (answered with
+/// INVALID_ARGUMENTS_ERROR) or valid for the call: strings NUL-terminated, output values
+/// writable, output buffers writable for the length BrainFlow documents for the function
+/// (`docs/c-api.md`; for data, `num_rows * count` doubles), and nothing else accessing
+/// them during the call.
 #[no_mangle]
-pub extern "C" fn get_temperature_channels(board_id: c_int, preset: c_int, channels_out: *mut c_int, len: *mut c_int) -> c_int {
+pub unsafe extern "C" fn get_temperature_channels(board_id: c_int, preset: c_int, channels_out: *mut c_int, len: *mut c_int) -> c_int {
     channels("get_temperature_channels", board_id, preset, channels_out, len, Some(ChannelKind::Temperature))
 }
 
+/// # Safety
+///
+/// BrainFlow's C API contract: every pointer argument is null (answered with
+/// INVALID_ARGUMENTS_ERROR) or valid for the call: strings NUL-terminated, output values
+/// writable, output buffers writable for the length BrainFlow documents for the function
+/// (`docs/c-api.md`; for data, `num_rows * count` doubles), and nothing else accessing
+/// them during the call.
 #[no_mangle]
-pub extern "C" fn get_resistance_channels(board_id: c_int, preset: c_int, channels_out: *mut c_int, len: *mut c_int) -> c_int {
+pub unsafe extern "C" fn get_resistance_channels(board_id: c_int, preset: c_int, channels_out: *mut c_int, len: *mut c_int) -> c_int {
     channels("get_resistance_channels", board_id, preset, channels_out, len, Some(ChannelKind::Resistance))
 }
 
+/// # Safety
+///
+/// BrainFlow's C API contract: every pointer argument is null (answered with
+/// INVALID_ARGUMENTS_ERROR) or valid for the call: strings NUL-terminated, output values
+/// writable, output buffers writable for the length BrainFlow documents for the function
+/// (`docs/c-api.md`; for data, `num_rows * count` doubles), and nothing else accessing
+/// them during the call.
 #[no_mangle]
-pub extern "C" fn get_magnetometer_channels(board_id: c_int, preset: c_int, channels_out: *mut c_int, len: *mut c_int) -> c_int {
+pub unsafe extern "C" fn get_magnetometer_channels(board_id: c_int, preset: c_int, channels_out: *mut c_int, len: *mut c_int) -> c_int {
     channels("get_magnetometer_channels", board_id, preset, channels_out, len, Some(ChannelKind::Magnetometer))
 }

@@ -15,6 +15,8 @@
 //! because C gives us no way to check it.
 // The library is named as BrainFlow names it (libBoardController), not in snake case.
 #![allow(non_snake_case)]
+// Every unsafe operation, even inside an unsafe fn, is in a block with its SAFETY reason.
+#![deny(unsafe_op_in_unsafe_fn, clippy::undocumented_unsafe_blocks)]
 
 mod exports;
 mod logging;

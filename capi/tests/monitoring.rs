@@ -28,25 +28,32 @@ fn host_program() {
         return;
     }
     let p = CString::new("{\"other_info\": \"monitored\"}").unwrap();
-    assert_eq!(prepare_session(SYNTHETIC, p.as_ptr()), OK, "prepare_session");
-    assert_eq!(start_stream(45000, std::ptr::null(), SYNTHETIC, p.as_ptr()), OK, "start_stream");
+    // SAFETY: each pointer is null (every export checks) or points to a live CString, local or buffer as large as the call's contract requires.
+    assert_eq!(unsafe { prepare_session(SYNTHETIC, p.as_ptr()) }, OK, "prepare_session");
+    // SAFETY: each pointer is null (every export checks) or points to a live CString, local or buffer as large as the call's contract requires.
+    assert_eq!(unsafe { start_stream(45000, std::ptr::null(), SYNTHETIC, p.as_ptr()) }, OK, "start_stream");
     let started = Instant::now();
     let mut count = 0;
     while count < 10 {
         assert!(started.elapsed() < DEADLINE, "no samples from the synthetic board");
         std::thread::sleep(Duration::from_millis(10));
-        assert_eq!(get_board_data_count(0, &mut count, SYNTHETIC, p.as_ptr()), OK);
+        // SAFETY: each pointer is null (every export checks) or points to a live CString, local or buffer as large as the call's contract requires.
+        assert_eq!(unsafe { get_board_data_count(0, &mut count, SYNTHETIC, p.as_ptr()) }, OK);
     }
     let mut rows = 0;
-    assert_eq!(get_num_rows(SYNTHETIC, 0, &mut rows), OK);
+    // SAFETY: each pointer is null (every export checks) or points to a live CString, local or buffer as large as the call's contract requires.
+    assert_eq!(unsafe { get_num_rows(SYNTHETIC, 0, &mut rows) }, OK);
     let mut data = vec![0.0f64; rows as usize * count as usize];
-    assert_eq!(get_board_data(count, 0, data.as_mut_ptr(), SYNTHETIC, p.as_ptr()), OK);
+    // SAFETY: each pointer is null (every export checks) or points to a live CString, local or buffer as large as the call's contract requires.
+    assert_eq!(unsafe { get_board_data(count, 0, data.as_mut_ptr(), SYNTHETIC, p.as_ptr()) }, OK);
     println!("ready {count}");
     std::io::stdout().flush().unwrap();
     let mut rest = Vec::new();
     let _ = std::io::stdin().read_to_end(&mut rest);
-    assert_eq!(stop_stream(SYNTHETIC, p.as_ptr()), OK);
-    assert_eq!(release_session(SYNTHETIC, p.as_ptr()), OK);
+    // SAFETY: each pointer is null (every export checks) or points to a live CString, local or buffer as large as the call's contract requires.
+    assert_eq!(unsafe { stop_stream(SYNTHETIC, p.as_ptr()) }, OK);
+    // SAFETY: each pointer is null (every export checks) or points to a live CString, local or buffer as large as the call's contract requires.
+    assert_eq!(unsafe { release_session(SYNTHETIC, p.as_ptr()) }, OK);
 }
 
 struct Host {

@@ -49,6 +49,9 @@
 //! `other_info` = `seed=<u64>` (see `InputParams::seed`); without it the board seeds from
 //! the clock as BrainFlow does.
 
+// Every unsafe operation is in a block with its SAFETY reason.
+#![deny(unsafe_op_in_unsafe_fn, clippy::undocumented_unsafe_blocks)]
+
 mod bridge;
 mod checks;
 pub mod trace;

@@ -80,7 +80,8 @@ impl<T: Copy + PartialEq + std::fmt::Debug> Guarded<T> {
 /// Rows of (board, preset) as the C API reports them, 0 when it reports an error.
 fn rows(board: c_int, preset: c_int) -> usize {
     let mut rows = 0;
-    if c::get_num_rows(board, preset, &mut rows) != 0 {
+    // SAFETY: each pointer is null (every export checks) or points to a live CString, local or buffer as large as the call's contract requires.
+    if unsafe { c::get_num_rows(board, preset, &mut rows) } != 0 {
         return 0;
     }
     usize::try_from(rows).expect("get_num_rows is never negative")
@@ -97,7 +98,8 @@ pub fn sequence(data: &[u8]) {
         let params_ptr = maybe_null(&mut input, &params);
         match op {
             0 | 1 => {
-                let _ = c::prepare_session(board, params_ptr);
+                // SAFETY: each pointer is null (every export checks) or points to a live CString, local or buffer as large as the call's contract requires.
+                let _ = unsafe { c::prepare_session(board, params_ptr) };
             }
             2 => {
                 let buffer_size = match input.byte() % 4 {
@@ -108,12 +110,14 @@ pub fn sequence(data: &[u8]) {
                 };
                 let streamer = c_text(&mut input, &["", "nonsense://x", "file://:w"]);
                 let streamer_ptr = maybe_null(&mut input, &streamer);
-                let _ = c::start_stream(buffer_size, streamer_ptr, board, params_ptr);
+                // SAFETY: each pointer is null (every export checks) or points to a live CString, local or buffer as large as the call's contract requires.
+                let _ = unsafe { c::start_stream(buffer_size, streamer_ptr, board, params_ptr) };
             }
             3 => {
                 let mut count: c_int = -1;
                 let out = if input.byte() % 8 == 0 { ptr::null_mut() } else { &mut count as *mut c_int };
-                let code = c::get_board_data_count(preset(&mut input), out, board, params_ptr);
+                // SAFETY: each pointer is null (every export checks) or points to a live CString, local or buffer as large as the call's contract requires.
+                let code = unsafe { c::get_board_data_count(preset(&mut input), out, board, params_ptr) };
                 assert!(code != 0 || count >= 0, "get_board_data_count succeeded with {count}");
             }
             4 | 5 => {
@@ -123,17 +127,20 @@ pub fn sequence(data: &[u8]) {
                 let mut buf = Guarded::new(n, CANARY_F64);
                 let buf_ptr = if input.byte() % 8 == 0 { ptr::null_mut() } else { buf.ptr() };
                 if op == 4 {
-                    let _ = c::get_board_data(count, preset, buf_ptr, board, params_ptr);
+                    // SAFETY: each pointer is null (every export checks) or points to a live CString, local or buffer as large as the call's contract requires.
+                    let _ = unsafe { c::get_board_data(count, preset, buf_ptr, board, params_ptr) };
                     buf.check("get_board_data");
                 } else {
                     let mut returned: c_int = 0;
-                    let _ = c::get_current_board_data(count, preset, buf_ptr, &mut returned, board, params_ptr);
+                    // SAFETY: each pointer is null (every export checks) or points to a live CString, local or buffer as large as the call's contract requires.
+                    let _ = unsafe { c::get_current_board_data(count, preset, buf_ptr, &mut returned, board, params_ptr) };
                     assert!(returned <= count.max(0), "get_current_board_data returned {returned} of {count}");
                     buf.check("get_current_board_data");
                 }
             }
             6 => {
-                let _ = c::insert_marker(f64::from(input.i32()), preset(&mut input), board, params_ptr);
+                // SAFETY: each pointer is null (every export checks) or points to a live CString, local or buffer as large as the call's contract requires.
+                let _ = unsafe { c::insert_marker(f64::from(input.i32()), preset(&mut input), board, params_ptr) };
             }
             7 => {
                 let config = c_text(&mut input, &["x1060110X", "v", "~4", "b"]);
@@ -142,24 +149,29 @@ pub fn sequence(data: &[u8]) {
                 let mut response = Guarded::new(max_len, CANARY_U8);
                 let mut len: c_int = 0;
                 let max = c_int::try_from(max_len).expect("below 64");
-                let _ = c::config_board(config_ptr, response.ptr().cast(), &mut len, max, board, params_ptr);
+                // SAFETY: each pointer is null (every export checks) or points to a live CString, local or buffer as large as the call's contract requires.
+                let _ = unsafe { c::config_board(config_ptr, response.ptr().cast(), &mut len, max, board, params_ptr) };
                 response.check("config_board");
             }
             8 => {
                 let len = usize::from(input.byte() % 16);
                 let bytes = input.take(len).to_vec();
                 let len = c_int::try_from(bytes.len()).expect("below 16");
-                let _ = c::config_board_with_bytes(bytes.as_ptr().cast(), len, board, params_ptr);
+                // SAFETY: each pointer is null (every export checks) or points to a live CString, local or buffer as large as the call's contract requires.
+                let _ = unsafe { c::config_board_with_bytes(bytes.as_ptr().cast(), len, board, params_ptr) };
             }
             9 => {
-                let _ = c::stop_stream(board, params_ptr);
+                // SAFETY: each pointer is null (every export checks) or points to a live CString, local or buffer as large as the call's contract requires.
+                let _ = unsafe { c::stop_stream(board, params_ptr) };
             }
             10 => {
-                let _ = c::release_session(board, params_ptr);
+                // SAFETY: each pointer is null (every export checks) or points to a live CString, local or buffer as large as the call's contract requires.
+                let _ = unsafe { c::release_session(board, params_ptr) };
             }
             11 => {
                 let mut prepared: c_int = -1;
-                let _ = c::is_prepared(&mut prepared, board, params_ptr);
+                // SAFETY: each pointer is null (every export checks) or points to a live CString, local or buffer as large as the call's contract requires.
+                let _ = unsafe { c::is_prepared(&mut prepared, board, params_ptr) };
             }
             12 | 13 => {
                 let board = pick(&mut input, &DESCRIPTOR_IDS);
@@ -170,10 +182,14 @@ pub fn sequence(data: &[u8]) {
                 let max = c_int::try_from(max_len).expect("a byte");
                 let which = input.byte() % 4;
                 let code = match which {
-                    0 => c::get_board_descr(board, preset, text.ptr().cast(), &mut len, max),
-                    1 => c::get_device_name(board, preset, text.ptr().cast(), &mut len, max),
-                    2 => c::get_eeg_names(board, preset, text.ptr().cast(), &mut len, max),
-                    _ => c::get_version_board_controller(text.ptr().cast(), &mut len, max),
+                    // SAFETY: each pointer is null (every export checks) or points to a live CString, local or buffer as large as the call's contract requires.
+                    0 => unsafe { c::get_board_descr(board, preset, text.ptr().cast(), &mut len, max) },
+                    // SAFETY: each pointer is null (every export checks) or points to a live CString, local or buffer as large as the call's contract requires.
+                    1 => unsafe { c::get_device_name(board, preset, text.ptr().cast(), &mut len, max) },
+                    // SAFETY: each pointer is null (every export checks) or points to a live CString, local or buffer as large as the call's contract requires.
+                    2 => unsafe { c::get_eeg_names(board, preset, text.ptr().cast(), &mut len, max) },
+                    // SAFETY: each pointer is null (every export checks) or points to a live CString, local or buffer as large as the call's contract requires.
+                    _ => unsafe { c::get_version_board_controller(text.ptr().cast(), &mut len, max) },
                 };
                 text.check("a text getter");
                 assert!(code != 0 || (0..=max).contains(&len), "a text getter reported {len} bytes of {max}");
@@ -185,17 +201,22 @@ pub fn sequence(data: &[u8]) {
                 let mut channels = Guarded::new(512, CANARY_I32);
                 let mut len: c_int = 0;
                 let len_ptr = if input.byte() % 8 == 0 { ptr::null_mut() } else { &mut len as *mut c_int };
-                let _ = c::get_eeg_channels(board, preset, channels.ptr(), len_ptr);
-                let _ = c::get_accel_channels(board, preset, channels.ptr(), len_ptr);
+                // SAFETY: each pointer is null (every export checks) or points to a live CString, local or buffer as large as the call's contract requires.
+                let _ = unsafe { c::get_eeg_channels(board, preset, channels.ptr(), len_ptr) };
+                // SAFETY: each pointer is null (every export checks) or points to a live CString, local or buffer as large as the call's contract requires.
+                let _ = unsafe { c::get_accel_channels(board, preset, channels.ptr(), len_ptr) };
                 let mut presets = Guarded::new(512, CANARY_I32);
-                let _ = c::get_board_presets(board, presets.ptr(), len_ptr);
+                // SAFETY: each pointer is null (every export checks) or points to a live CString, local or buffer as large as the call's contract requires.
+                let _ = unsafe { c::get_board_presets(board, presets.ptr(), len_ptr) };
                 channels.check("a channel getter");
                 presets.check("get_board_presets");
             }
             _ => {
-                assert_eq!(c::release_all_sessions(), 0, "release_all_sessions fails");
+                // SAFETY: each pointer is null (every export checks) or points to a live CString, local or buffer as large as the call's contract requires.
+                assert_eq!(unsafe { c::release_all_sessions() }, 0, "release_all_sessions fails");
             }
         }
     }
-    assert_eq!(c::release_all_sessions(), 0, "release_all_sessions fails");
+    // SAFETY: each pointer is null (every export checks) or points to a live CString, local or buffer as large as the call's contract requires.
+    assert_eq!(unsafe { c::release_all_sessions() }, 0, "release_all_sessions fails");
 }

@@ -7,6 +7,9 @@
 //! each. Does not own the parsers and decoders themselves (toggles, core_cpp,
 //! rust_boards, ble_boards, capi).
 
+// Every unsafe operation is in a block with its SAFETY reason.
+#![deny(unsafe_op_in_unsafe_fn, clippy::undocumented_unsafe_blocks)]
+
 pub mod capi;
 mod input;
 
@@ -17,8 +20,11 @@ use core_cpp::CppDecoder;
 use input::Input;
 use rust_boards::{CytonDecoder, PlaybackDecoder};
 
+/// The checks of one target: a violated property panics.
+pub type Check = fn(&[u8]);
+
 /// Every target, by the name its fuzzer and its corpus folder have.
-pub const TARGETS: [(&str, fn(&[u8])); 6] = [
+pub const TARGETS: [(&str, Check); 6] = [
     ("config", config),
     ("cyton_differential", cyton_differential),
     ("playback_differential", playback_differential),
