@@ -74,7 +74,7 @@ impl FaultInjector {
     }
 
     /// Draws the fault for the next call (one draw per kind, in a fixed order).
-    pub fn next(&mut self) -> Fault {
+    pub fn draw(&mut self) -> Fault {
         if !self.plan.is_active() {
             return Fault::None;
         }
@@ -151,7 +151,7 @@ mod tests {
     #[test]
     fn inactive_plan_injects_nothing() {
         let mut f = FaultInjector::new(FaultPlan::default(), 1);
-        assert!((0..1000).all(|_| f.next() == Fault::None));
+        assert!((0..1000).all(|_| f.draw() == Fault::None));
     }
 
     #[test]
@@ -159,8 +159,8 @@ mod tests {
         let plan = FaultPlan { error_rate: 0.3, ..FaultPlan::default() };
         let mut a = FaultInjector::new(plan.clone(), 7);
         let mut b = FaultInjector::new(plan, 7);
-        let draws: Vec<Fault> = (0..10_000).map(|_| a.next()).collect();
-        assert!(draws.iter().zip((0..10_000).map(|_| b.next())).all(|(x, y)| *x == y));
+        let draws: Vec<Fault> = (0..10_000).map(|_| a.draw()).collect();
+        assert!(draws.iter().zip((0..10_000).map(|_| b.draw())).all(|(x, y)| *x == y));
         let errors = draws.iter().filter(|f| **f == Fault::Error).count();
         assert!((2_500..3_500).contains(&errors), "{errors} errors in 10,000 at 30%");
     }

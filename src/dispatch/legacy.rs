@@ -38,8 +38,11 @@ pub fn brainflow_library_path(config: &Config) -> Option<PathBuf> {
 /// changes.
 #[derive(Default)]
 pub struct BrainFlowLoader {
-    loaded: Mutex<Option<(PathBuf, Result<Arc<BrainFlowLibrary>, LoadError>)>>,
+    loaded: Mutex<Option<Loaded>>,
 }
+
+/// A library path and what loading it gave.
+type Loaded = (PathBuf, Result<Arc<BrainFlowLibrary>, LoadError>);
 
 impl BrainFlowLoader {
     /// The backend for one board under `config`.

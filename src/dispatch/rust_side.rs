@@ -87,7 +87,7 @@ impl<T: Send + 'static> RustSide<T> {
             Admission::Unrecorded => None,
         };
         self.faults.set_plan(self.kind.fault_plan());
-        let fault = self.faults.next();
+        let fault = self.faults.draw();
         let latency = self.faults.plan().added_latency;
         let board = self.kind.board.kind();
         let started = Instant::now();
@@ -158,7 +158,7 @@ impl<T: Send + 'static> RustSide<T> {
             Admission::Unrecorded => None,
         };
         self.faults.set_plan(self.kind.fault_plan());
-        let fault = self.faults.next();
+        let fault = self.faults.draw();
         let latency = self.faults.plan().added_latency;
         let kind = self.kind.clone();
         // The permission travels with the job, but comes back here if the job is never

@@ -783,10 +783,14 @@ fn rust_only_error(cell: &SessionCell, cpp_error: BoardError, failure: &RustFail
     }
 }
 
+/// The two sides of a dual session, the board whose layout their samples have, and the
+/// input read once for both (a playback file's bytes).
+type DualParts = (Box<dyn Producer>, Box<dyn Producer>, BoardId, Option<Vec<u8>>);
+
 fn prepare_dual(cell: &SessionCell, serving: Side) -> Result<Dual> {
     let board = cell.board;
     let params = &cell.params;
-    let (cpp, rust, layout, input): (Box<dyn Producer>, Box<dyn Producer>, BoardId, Option<Vec<u8>>) = match board {
+    let (cpp, rust, layout, input): DualParts = match board {
         BoardId::Synthetic => {
             // Both generators from one seed: that is what makes them comparable.
             let seed = params.seed()?.unwrap_or_else(factory::clock_seed);
