@@ -57,9 +57,12 @@ pub struct RustSide<T: Send + 'static> {
 
 impl<T: Send + 'static> RustSide<T> {
     pub fn spawn(kind: Arc<BoardKind>, value: T, session_id: u64) -> Result<Self, BoardError> {
-        let worker = Isolated::spawn(&format!("rust-{}-{session_id}", kind.board.kind()), value).map_err(|e| {
+        let mut worker = Isolated::spawn(&format!("rust-{}-{session_id}", kind.board.kind()), value).map_err(|e| {
             BoardError::general(format!("cannot start the Rust implementation's worker thread: {e}"))
         })?;
+        // Work nobody waits for (shadow decoding) gets the data-call deadline before the
+        // watchdog gives its worker up.
+        worker.set_submit_deadline(kind.knobs().call_deadline.max(Duration::from_millis(50)));
         let faults = FaultInjector::new(kind.fault_plan(), session_id.wrapping_mul(0x9E37_79B9_7F4A_7C15));
         Ok(RustSide { worker, faults, kind })
     }
