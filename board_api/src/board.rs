@@ -157,4 +157,17 @@ pub trait SampleGenerator: Send {
     ) -> Result<()>;
     /// Index of the next sample this generator will produce.
     fn next_index(&self) -> u64;
+    /// Where the generator stands, so that the other implementation can continue the
+    /// same signal from the next sample (a move between paths hands it over).
+    fn state(&self) -> GeneratorState;
+}
+
+/// Everything the synthetic signal's next sample depends on: the PRNG's state, the
+/// sample index and the sixteen channels' phases. Both implementations resume from it
+/// bit for bit.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct GeneratorState {
+    pub prng: u64,
+    pub index: u64,
+    pub phase: [f64; 16],
 }

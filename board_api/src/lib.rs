@@ -20,7 +20,7 @@ mod ids;
 mod matrix;
 mod params;
 
-pub use board::{Board, DecodeCounters, SampleGenerator, StreamDecoder};
+pub use board::{Board, DecodeCounters, GeneratorState, SampleGenerator, StreamDecoder};
 pub use descriptor::{descriptor, descriptors_json, BoardDescriptor, ChannelKind};
 pub use error::{caller_error_codes, BoardError, ExitCode, Result};
 pub use ids::{BoardId, Preset};

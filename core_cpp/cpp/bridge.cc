@@ -191,6 +191,9 @@ std::unique_ptr<StreamDecoderSession> new_stream_decoder(const SessionParams &pa
 SyntheticGeneratorSession::SyntheticGeneratorSession(std::uint64_t seed)
     : generator(std::make_unique<SyntheticGenerator>(seed)) {}
 
+SyntheticGeneratorSession::SyntheticGeneratorSession(std::unique_ptr<SyntheticGenerator> resumed)
+    : generator(std::move(resumed)) {}
+
 SyntheticGeneratorSession::~SyntheticGeneratorSession() = default;
 
 void SyntheticGeneratorSession::generate(std::size_t count, double first_timestamp, double period) {
@@ -213,10 +216,27 @@ rust::Slice<const double> SyntheticGeneratorSession::auxiliary_output() const no
 
 std::uint64_t SyntheticGeneratorSession::next_index() const noexcept { return generator->next_index(); }
 
+std::uint64_t SyntheticGeneratorSession::prng_state() const noexcept { return generator->prng_state(); }
+
+rust::Slice<const double> SyntheticGeneratorSession::phases() const noexcept {
+    return rust::Slice<const double>(generator->phases(), 16);
+}
+
 void SyntheticGeneratorSession::throw_on_every_call(std::uint8_t kind) noexcept { throw_kind = kind; }
 
 std::unique_ptr<SyntheticGeneratorSession> new_synthetic_generator(std::uint64_t seed) {
     return std::make_unique<SyntheticGeneratorSession>(seed);
+}
+
+std::unique_ptr<SyntheticGeneratorSession> resume_synthetic_generator(std::uint64_t prng_state, std::uint64_t next_index,
+                                                                      rust::Slice<const double> phases) {
+    SY_BRIDGE_CHECK(phases.size() == 16, "a synthetic generator's state has 16 phases");
+    double copied[16];
+    for (std::size_t i = 0; i < 16; ++i) {
+        copied[i] = phases[i];
+    }
+    return std::make_unique<SyntheticGeneratorSession>(
+        std::make_unique<SyntheticGenerator>(prng_state, next_index, copied));
 }
 
 RingBufferSession::RingBufferSession(std::size_t rows, std::size_t capacity)

@@ -81,12 +81,15 @@ std::unique_ptr<StreamDecoderSession> new_stream_decoder(const SessionParams &pa
 class SyntheticGeneratorSession {
 public:
     explicit SyntheticGeneratorSession(std::uint64_t seed);
+    explicit SyntheticGeneratorSession(std::unique_ptr<SyntheticGenerator> resumed);
     ~SyntheticGeneratorSession();
 
     void generate(std::size_t count, double first_timestamp, double period);
     rust::Slice<const double> default_output() const noexcept;
     rust::Slice<const double> auxiliary_output() const noexcept;
     std::uint64_t next_index() const noexcept;
+    std::uint64_t prng_state() const noexcept;
+    rust::Slice<const double> phases() const noexcept;
     // Tests only: every later generate throws (kinds as throw_for_test).
     void throw_on_every_call(std::uint8_t kind) noexcept;
 
@@ -98,6 +101,9 @@ private:
 };
 
 std::unique_ptr<SyntheticGeneratorSession> new_synthetic_generator(std::uint64_t seed);
+// A generator continuing from another's state; `phases` must hold 16 values.
+std::unique_ptr<SyntheticGeneratorSession> resume_synthetic_generator(std::uint64_t prng_state, std::uint64_t next_index,
+                                                                      rust::Slice<const double> phases);
 
 // One RingBuffer on its own, so its growth and order can be tested and measured.
 class RingBufferSession {

@@ -15,6 +15,14 @@ constexpr double TWO_PI = 2.0 * PI;
 
 SyntheticGenerator::SyntheticGenerator(std::uint64_t seed) : state(seed) {}
 
+SyntheticGenerator::SyntheticGenerator(std::uint64_t prng_state, std::uint64_t next_index,
+                                       const double (&phases)[16])
+    : state(prng_state), index(next_index) {
+    for (std::size_t i = 0; i < 16; ++i) {
+        phase[i] = phases[i];
+    }
+}
+
 std::uint64_t SyntheticGenerator::next_u64() {
     state += 0x9E3779B97F4A7C15ULL;
     std::uint64_t z = state;

@@ -20,12 +20,16 @@ constexpr double SYNTHETIC_RATE = 250.0;
 class SyntheticGenerator {
 public:
     explicit SyntheticGenerator(std::uint64_t seed);
+    // Continues the signal from a state taken from either implementation.
+    SyntheticGenerator(std::uint64_t prng_state, std::uint64_t next_index, const double (&phases)[16]);
 
     // Appends `count` samples (default preset to `default_out`, auxiliary to `aux_out`),
     // sample k stamped first_timestamp + k * period.
     void generate(std::size_t count, double first_timestamp, double period,
                   std::vector<double> &default_out, std::vector<double> &aux_out);
     std::uint64_t next_index() const noexcept { return index; }
+    std::uint64_t prng_state() const noexcept { return state; }
+    const double *phases() const noexcept { return phase; }
 
 private:
     std::uint64_t next_u64();

@@ -90,6 +90,9 @@ pub(crate) mod ffi {
         fn default_output(self: &SyntheticGeneratorSession) -> &[f64];
         fn auxiliary_output(self: &SyntheticGeneratorSession) -> &[f64];
         fn next_index(self: &SyntheticGeneratorSession) -> u64;
+        fn prng_state(self: &SyntheticGeneratorSession) -> u64;
+        fn phases(self: &SyntheticGeneratorSession) -> &[f64];
+        fn resume_synthetic_generator(prng_state: u64, next_index: u64, phases: &[f64]) -> Result<UniquePtr<SyntheticGeneratorSession>>;
         fn throw_on_every_call(self: Pin<&mut SyntheticGeneratorSession>, kind: u8);
 
         type RingBufferSession;

@@ -447,6 +447,13 @@ impl CppSyntheticGenerator {
         Ok(CppSyntheticGenerator { inner })
     }
 
+    /// A generator that continues from `state`, taken from either implementation.
+    pub fn resume(state: board_api::GeneratorState) -> board_api::Result<CppSyntheticGenerator> {
+        trace::sync_cpp_log_level();
+        let inner = cpp(ffi::resume_synthetic_generator(state.prng, state.index, &state.phase))?;
+        Ok(CppSyntheticGenerator { inner })
+    }
+
     /// A generator whose every `generate` throws in C++ (`kind` as in
     /// [`throw_in_cpp_for_test`]), for tests that prove a failing C++ generator is an
     /// error and never a panic.
@@ -490,6 +497,14 @@ impl SampleGenerator for CppSyntheticGenerator {
 
     fn next_index(&self) -> u64 {
         self.inner.next_index()
+    }
+
+    fn state(&self) -> board_api::GeneratorState {
+        let mut phase = [0.0; 16];
+        let phases = self.inner.phases();
+        let n = phases.len().min(16);
+        phase[..n].copy_from_slice(&phases[..n]);
+        board_api::GeneratorState { prng: self.inner.prng_state(), index: self.inner.next_index(), phase }
     }
 }
 

@@ -3,7 +3,7 @@
 
 use crate::clock::{samples_due, Clock, SystemClock};
 use crate::session::{Buffers, Phase, PresetLayout};
-use board_api::{Board, BoardId, InputParams, Preset, Result, SampleGenerator, SampleMatrix};
+use board_api::{Board, BoardId, GeneratorState, InputParams, Preset, Result, SampleGenerator, SampleMatrix};
 use std::f64::consts::{PI, SQRT_2};
 use std::sync::Arc;
 use std::time::Duration;
@@ -28,6 +28,11 @@ pub struct SyntheticGenerator {
 impl SyntheticGenerator {
     pub fn new(seed: u64) -> Self {
         SyntheticGenerator { state: seed, phase: [0.0; 16], index: 0 }
+    }
+
+    /// A generator that continues from `state`, taken from either implementation.
+    pub fn resume(state: GeneratorState) -> Self {
+        SyntheticGenerator { state: state.prng, phase: state.phase, index: state.index }
     }
 
     fn next_u64(&mut self) -> u64 {
@@ -98,6 +103,10 @@ impl SampleGenerator for SyntheticGenerator {
 
     fn next_index(&self) -> u64 {
         self.index
+    }
+
+    fn state(&self) -> GeneratorState {
+        GeneratorState { prng: self.state, index: self.index, phase: self.phase }
     }
 }
 
