@@ -1,8 +1,14 @@
 //! Which implementation object serves a board: the one place that names the C++ core,
-//! BrainFlow's library, the Rust twins and the BLE crate.
+//! BrainFlow's library, the Rust twins and the BLE crate; and how a session's stream is
+//! put together for its path.
 
+use super::device::SharedPort;
 use super::kind::{BoardKind, BreakerLinkGuard};
 use super::legacy::LegacyBackend;
+use super::producers::{Recipe, Side};
+use super::pty_proxy::PtyProxy;
+use super::stream::{LegacyDevice, Stream};
+use toggles::Path;
 use board_api::{Board, BoardError, BoardId, ExitCode, InputParams, Result};
 use std::sync::Arc;
 
@@ -47,4 +53,70 @@ pub fn clock_seed() -> u64 {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_nanos() as u64)
         .unwrap_or(0x5EED)
+}
+
+/// A session's stream for `path` (see [`super::stream`]), or `None` when this board and
+/// legacy serve `path` with whole boards instead: BLE boards (Rust only), and the `cpp`
+/// and `rust` paths against BrainFlow's library (its board owns its device).
+pub fn stream(kind: &Arc<BoardKind>, session: u64, params: &InputParams, path: Path) -> Result<Option<Stream>> {
+    let board = kind.board;
+    let brainflow = match &kind.knobs().legacy {
+        LegacyBackend::BrainFlow(library) => Some(library.clone()),
+        _ => None,
+    };
+    let (serving, both) = match path {
+        Path::Cpp => (Side::Cpp, false),
+        Path::Rust => (Side::Rust, false),
+        Path::Shadow => (Side::Cpp, true),
+        Path::Standby => (Side::Rust, true),
+    };
+    if brainflow.is_some() && !both {
+        return Ok(None);
+    }
+    match board {
+        BoardId::Synthetic => {
+            let seed = params.seed()?.unwrap_or_else(clock_seed);
+            Ok(Some(Stream::new(kind.clone(), session, Recipe::Synthetic { seed }, board, serving, both)?))
+        }
+        BoardId::PlaybackFile => {
+            let master = BoardId::from_id(params.master_board).map_err(|_| {
+                BoardError::invalid_arguments(format!(
+                    "master_board {} is not a board whose layout a playback file can have",
+                    params.master_board
+                ))
+            })?;
+            let bytes = std::fs::read(&params.file).map_err(|e| {
+                BoardError::new(ExitCode::UnableToOpenPortError, format!("cannot read playback file {:?}: {e}", params.file))
+            })?;
+            let recipe = Recipe::Playback { params: params.clone(), master };
+            let mut stream = Stream::new(kind.clone(), session, recipe, master, serving, both)?;
+            stream.load(Arc::new(bytes))?;
+            Ok(Some(stream))
+        }
+        BoardId::Cyton | BoardId::CytonDaisy => {
+            let recipe = Recipe::Device { board, params: params.clone() };
+            if let Some(library) = brainflow {
+                // BrainFlow's board reads the device through a pty the dispatcher serves;
+                // the Rust decoder gets the same bytes and commands.
+                let proxy = PtyProxy::start(&params.serial_port)?;
+                let on_pty = InputParams { serial_port: proxy.slave_path().to_owned(), ..params.clone() };
+                let mut brainflow = library.board(board, &on_pty)?;
+                brainflow.prepare_session()?;
+                let rust = recipe.make(Side::Rust)?;
+                let legacy = LegacyDevice::new(Box::new(brainflow), proxy);
+                return Ok(Some(Stream::against_brainflow(kind.clone(), session, board, serving, rust, legacy)?));
+            }
+            // One transport owns the port; every decoder gets every byte it reads.
+            let timeout = params.timeout_or(std::time::Duration::from_secs(3));
+            let port = SharedPort::open(&params.serial_port, timeout)?;
+            let mut stream = Stream::new(kind.clone(), session, recipe, board, serving, both)?;
+            stream.attach_port(port, timeout);
+            Ok(Some(stream))
+        }
+        _ if both => Err(BoardError::new(
+            ExitCode::UnsupportedBoardError,
+            format!("board {board} has no C++ implementation, so it cannot run in shadow or standby"),
+        )),
+        _ => Ok(None),
+    }
 }

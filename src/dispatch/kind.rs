@@ -31,6 +31,8 @@ pub struct LiveKnobs {
     pub move_on_open: bool,
     /// Lowering the percentage moves live sessions that fall outside it.
     pub follow_percent_decrease: bool,
+    /// Sessions moved off Rust return to their decided path once Rust is admitted again.
+    pub failback_automatic: bool,
     /// Which legacy C++ serves the C++ path.
     pub legacy: super::legacy::LegacyBackend,
 }
@@ -44,6 +46,7 @@ impl Default for LiveKnobs {
             shadow_sample: 1.0,
             move_on_open: true,
             follow_percent_decrease: false,
+            failback_automatic: true,
             legacy: super::legacy::LegacyBackend::CoreCpp,
         }
     }
@@ -55,6 +58,8 @@ pub struct KindCounters {
     pub rust_calls: AtomicU64,
     pub rust_failures: AtomicU64,
     pub failovers: AtomicU64,
+    /// Planned, lossless moves between paths (kill switch, percentage, breaker, failback).
+    pub moves: AtomicU64,
     /// Samples missing across failovers in `rust` mode (standby loses none).
     pub failover_gap_samples: AtomicU64,
     pub sessions_opened: AtomicU64,

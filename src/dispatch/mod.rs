@@ -9,7 +9,6 @@
 
 pub mod compare;
 mod device;
-mod dual;
 mod factory;
 pub mod faults;
 pub mod isolate;
@@ -17,14 +16,17 @@ pub mod kind;
 pub mod legacy;
 mod producers;
 mod pty_proxy;
+mod pump;
 pub mod queue;
 mod runtime;
 mod rust_side;
 pub mod session;
+mod stream;
 mod trace;
 
 pub use runtime::{Overrides, Runtime, RuntimeError};
-pub use session::{Routing, Session, FAILOVER_MARKER};
+pub use session::{Moved, Routing, Session};
+pub use stream::{FAILOVER_MARKER, MOVE_MARKER};
 
 /// Wall-clock time in Unix seconds, the timestamp BrainFlow puts in its data.
 pub(crate) fn now_unix() -> f64 {

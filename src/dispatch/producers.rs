@@ -1,8 +1,109 @@
-//! The two kinds of [`Producer`] a dual session runs, one instance per implementation:
-//! a synthetic generator, and a playback file decoded by a board's decoder.
+//! What a stream's sides are made of: the [`Producer`] trait, its three kinds (a synthetic
+//! generator, a playback file decoded by a board's decoder, a device's decoder), and the
+//! [`Recipe`] that makes either implementation's producer for a session, also in the middle
+//! of a stream (a move between paths makes the side it moves to).
 
-use super::dual::Producer;
-use board_api::{descriptor, BoardError, BoardId, ExitCode, Preset, Result, SampleGenerator, StreamDecoder};
+use board_api::{descriptor, BoardError, BoardId, ExitCode, GeneratorState, InputParams, Preset, Result, SampleGenerator, StreamDecoder};
+
+/// One of a stream's two implementations.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Side {
+    Cpp,
+    Rust,
+}
+
+impl Side {
+    pub fn other(self) -> Side {
+        match self {
+            Side::Cpp => Side::Rust,
+            Side::Rust => Side::Cpp,
+        }
+    }
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Side::Cpp => "cpp",
+            Side::Rust => "rust",
+        }
+    }
+}
+
+/// Produces sample batches by stream index: one per side.
+pub trait Producer: Send {
+    /// Appends samples `first .. first + count` for every preset the board has
+    /// (`outs[preset]`, sample-major), stamped `ts0 + k * period`.
+    fn produce(&mut self, first: u64, count: usize, ts0: f64, period: f64, outs: &mut [Vec<f64>; 3]) -> Result<()>;
+    /// Handles a config string both sides must see; returns the reply.
+    fn configure(&mut self, config: &str) -> Result<String>;
+    /// Decodes bytes read once from a device (byte-stream producers only), appending
+    /// samples stamped `ts` to `outs[0]`.
+    fn feed(&mut self, _bytes: &[u8], _ts: f64, _outs: &mut [Vec<f64>; 3]) -> Result<()> {
+        Err(BoardError::general("this producer is paced by the clock, not fed bytes"))
+    }
+    /// Bytes the host is about to write to the device (e.g. gain settings).
+    fn observe_command(&mut self, _command: &[u8]) -> Result<()> {
+        Ok(())
+    }
+    /// Takes the input read once by the dispatcher (a playback file's bytes) and decodes it.
+    fn load(&mut self, _bytes: &[u8]) -> Result<()> {
+        Ok(())
+    }
+    /// How many samples exist in total (`None`: unbounded).
+    fn total(&self) -> Option<u64> {
+        None
+    }
+    /// A synthetic generator's state, for the other implementation to continue from.
+    fn generator_state(&self) -> Option<GeneratorState> {
+        None
+    }
+}
+
+/// How a session's producers are made, on either side, at the start or mid-stream.
+#[derive(Clone)]
+pub enum Recipe {
+    /// Both generators from one seed: that is what makes them comparable.
+    Synthetic { seed: u64 },
+    /// A playback file with the layout of `master`.
+    Playback { params: InputParams, master: BoardId },
+    /// A serial device's decoder.
+    Device { board: BoardId, params: InputParams },
+}
+
+impl Recipe {
+    /// A producer of `side` from the stream's start.
+    pub fn make(&self, side: Side) -> Result<Box<dyn Producer>> {
+        self.make_at(side, None)
+    }
+
+    /// A producer of `side`; a synthetic one continues from `state` when given.
+    pub fn make_at(&self, side: Side, state: Option<GeneratorState>) -> Result<Box<dyn Producer>> {
+        Ok(match (self, side) {
+            (Recipe::Synthetic { seed }, Side::Cpp) => Box::new(SyntheticProducer::new(match state {
+                Some(state) => core_cpp::CppSyntheticGenerator::resume(state)?,
+                None => core_cpp::CppSyntheticGenerator::new(*seed)?,
+            })),
+            (Recipe::Synthetic { seed }, Side::Rust) => Box::new(SyntheticProducer::new(match state {
+                Some(state) => rust_boards::SyntheticGenerator::resume(state),
+                None => rust_boards::SyntheticGenerator::new(*seed),
+            })),
+            (Recipe::Playback { params, master }, Side::Cpp) => Box::new(PlaybackProducer::new(
+                Box::new(core_cpp::CppDecoder::new(BoardId::PlaybackFile, params)?),
+                *master,
+                &params.file,
+            )?),
+            (Recipe::Playback { params, master }, Side::Rust) => Box::new(PlaybackProducer::new(
+                rust_boards::create_decoder(BoardId::PlaybackFile, params)?,
+                *master,
+                &params.file,
+            )?),
+            (Recipe::Device { board, params }, Side::Cpp) => {
+                Box::new(DecoderProducer::new(Box::new(core_cpp::CppDecoder::new(*board, params)?)))
+            }
+            (Recipe::Device { board, params }, Side::Rust) => {
+                Box::new(DecoderProducer::new(rust_boards::create_decoder(*board, params)?))
+            }
+        })
+    }
+}
 
 /// Either implementation's synthetic generator.
 pub struct SyntheticProducer<G: SampleGenerator> {
@@ -38,6 +139,10 @@ impl<G: SampleGenerator> Producer for SyntheticProducer<G> {
 
     fn configure(&mut self, config: &str) -> Result<String> {
         Ok(format!("Config:{config}"))
+    }
+
+    fn generator_state(&self) -> Option<GeneratorState> {
+        Some(self.generator.state())
     }
 }
 

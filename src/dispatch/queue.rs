@@ -8,6 +8,7 @@
 use board_api::SampleMatrix;
 use std::collections::VecDeque;
 
+#[derive(Clone)]
 pub struct SampleQueue {
     rows: usize,
     capacity: usize,

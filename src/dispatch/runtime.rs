@@ -66,6 +66,7 @@ struct Shared {
 pub struct Runtime {
     shared: Arc<Shared>,
     control: Option<JoinHandle<()>>,
+    pump: Option<super::pump::Pump>,
     _watch: Option<toggles::WatchHandle>,
 }
 
@@ -116,7 +117,8 @@ impl Runtime {
         let control = std::thread::Builder::new()
             .name("switchyard-control".into())
             .spawn(move || control_loop(control_shared, reloads, transitions))?;
-        Ok(Runtime { shared, control: Some(control), _watch: None })
+        let pump = super::pump::Pump::start(shared.kinds.values().cloned().collect())?;
+        Ok(Runtime { shared, control: Some(control), pump: Some(pump), _watch: None })
     }
 
     /// A new session for `board` (not yet prepared: its path is decided at
@@ -194,6 +196,9 @@ impl Runtime {
 
     fn stop(&mut self) {
         self.shared.stopping.store(true, Ordering::Release);
+        if let Some(mut pump) = self.pump.take() {
+            pump.stop();
+        }
         self.release_all();
         for kind in self.shared.kinds.values() {
             kind.hang_release.store(true, Ordering::Release);
@@ -226,6 +231,7 @@ fn knobs_of(config: &BoardConfig, legacy: super::legacy::LegacyBackend) -> LiveK
         shadow_sample: config.shadow.sample_percent.as_fraction(),
         move_on_open: config.on_breaker_open == OnBreakerOpen::MoveNow,
         follow_percent_decrease: config.follow_percent_decrease,
+        failback_automatic: config.failback == toggles::Failback::Automatic,
         legacy,
     }
 }
@@ -233,12 +239,31 @@ fn knobs_of(config: &BoardConfig, legacy: super::legacy::LegacyBackend) -> LiveK
 const CONTROL_TICK: Duration = Duration::from_millis(10);
 
 fn control_loop(shared: Arc<Shared>, reloads: Receiver<toggles::ReloadEvent>, transitions: Vec<(BoardId, Receiver<breaker::Transition>)>) {
+    let mut failbacks: BTreeMap<BoardId, Failback> = BTreeMap::new();
+    let mut kill_switch = shared.store.load().config.kill_switch;
     while !shared.stopping.load(Ordering::Acquire) {
         match reloads.recv_timeout(CONTROL_TICK) {
-            Ok(event) if event.kind == EventKind::Applied => apply_snapshot(&shared, &shared.store.load_full()),
+            Ok(event) if event.kind == EventKind::Applied => {
+                let snapshot = shared.store.load_full();
+                apply_snapshot(&shared, &snapshot);
+                if kill_switch && !snapshot.config.kill_switch {
+                    for board in shared.kinds.keys() {
+                        failbacks.insert(*board, Failback { reason: "KILL_SWITCH_OFF", next_step: std::time::Instant::now() });
+                    }
+                }
+                kill_switch = snapshot.config.kill_switch;
+            }
             Ok(_) | Err(RecvTimeoutError::Timeout) => {}
             Err(RecvTimeoutError::Disconnected) => std::thread::sleep(CONTROL_TICK),
         }
+        let now = std::time::Instant::now();
+        failbacks.retain(|board, run| {
+            if now < run.next_step {
+                return true;
+            }
+            run.next_step = now + FAILBACK_STEP;
+            failback_step(&shared.kinds[board], run.reason)
+        });
         for (board, rx) in &transitions {
             while let Ok(t) = rx.try_recv() {
                 tracing::warn!(
@@ -257,7 +282,11 @@ fn control_loop(shared: Arc<Shared>, reloads: Receiver<toggles::ReloadEvent>, tr
                         "breaker open on a Rust-only board: its sessions stay on Rust; lost links reconnect only when the breaker admits a probe"
                     );
                 } else if matches!(t.to, State::Open | State::ForcedOpen) && t.enforced && kind.knobs().move_on_open {
-                    move_sessions(kind, "BREAKER_OPEN", |_| true);
+                    failbacks.remove(board);
+                    move_sessions(kind, if t.to == State::ForcedOpen { "FORCED_OPEN" } else { "BREAKER_OPEN" }, |_| true);
+                } else if t.to == State::Closed && board.has_cpp_implementation() && kind.knobs().failback_automatic {
+                    let reason = if t.from == State::ForcedOpen { "RELEASED" } else { "BREAKER_CLOSED" };
+                    failbacks.insert(*board, Failback { reason, next_step: std::time::Instant::now() });
                 }
             }
         }
@@ -315,20 +344,100 @@ fn apply_snapshot(shared: &Shared, snapshot: &Snapshot) {
     }
 }
 
+/// Moves the live sessions of `kind` that `should_move` picks to C++, and logs the batch
+/// once (each session's move is a debug event in its own span).
 fn move_sessions(kind: &BoardKind, reason: &'static str, should_move: impl Fn(&super::session::SessionCell) -> bool) {
     if !kind.board.has_cpp_implementation() {
         return;
     }
-    let mut moved = 0usize;
+    let started = std::time::Instant::now();
+    let mut batch = MoveBatch::default();
     for session in kind.live_sessions() {
         if session.path() != Path::Cpp && should_move(&session) {
-            match session.move_to_cpp(reason) {
-                Ok(()) => moved += 1,
-                Err(e) => tracing::error!(board = kind.board.kind(), session = session.id, error = %e, "could not move session to C++"),
+            batch.note(session.move_to_cpp(reason), session.id);
+        }
+    }
+    batch.log(kind, reason, "cpp", started);
+}
+
+/// What one batch of moves did, for its one log line.
+#[derive(Default)]
+struct MoveBatch {
+    lossless: usize,
+    with_gap: usize,
+    failed: usize,
+    first_error: Option<String>,
+}
+
+impl MoveBatch {
+    fn note(&mut self, outcome: board_api::Result<super::session::Moved>, session: u64) {
+        match outcome {
+            Ok(super::session::Moved::Losslessly) => self.lossless += 1,
+            Ok(super::session::Moved::WithGap) => self.with_gap += 1,
+            Ok(super::session::Moved::No) => {}
+            Err(e) => {
+                self.failed += 1;
+                self.first_error.get_or_insert_with(|| format!("session {session}: {e}"));
             }
         }
     }
-    if moved > 0 {
-        tracing::warn!(board = kind.board.kind(), reason, moved, "sessions moved to C++");
+
+    fn log(&self, kind: &BoardKind, reason: &'static str, to: &'static str, started: std::time::Instant) {
+        if self.lossless + self.with_gap + self.failed == 0 {
+            return;
+        }
+        tracing::warn!(
+            board = kind.board.kind(),
+            reason,
+            to,
+            moved = self.lossless,
+            restarted_with_gap = self.with_gap,
+            failed = self.failed,
+            first_error = self.first_error.as_deref().unwrap_or(""),
+            elapsed_ms = started.elapsed().as_secs_f64() * 1e3,
+            "sessions moved"
+        );
     }
+}
+
+/// Share of a board's moved-off sessions that return per failback step...
+pub const FAILBACK_SHARE: f64 = 0.25;
+/// ...and the time between steps: a breaker that opens again on the first returning
+/// sessions stops the rest.
+pub const FAILBACK_STEP: Duration = Duration::from_millis(500);
+
+/// A board whose moved-off sessions are returning to their decided paths.
+struct Failback {
+    reason: &'static str,
+    next_step: std::time::Instant,
+}
+
+/// Returns the next share of `kind`'s moved-off sessions to their decided paths. False
+/// when none is left (the failback is over) or the breaker refuses Rust again.
+fn failback_step(kind: &BoardKind, reason: &'static str) -> bool {
+    if kind.breaker_refuses_new_sessions() || !kind.knobs().failback_automatic {
+        return false;
+    }
+    let waiting: Vec<_> = kind.live_sessions().into_iter().filter(|s| s.was_moved_off_its_path()).collect();
+    if waiting.is_empty() {
+        return false;
+    }
+    let step = ((waiting.len() as f64 * FAILBACK_SHARE).ceil() as usize).max(1);
+    let started = std::time::Instant::now();
+    let mut batch = MoveBatch::default();
+    let mut tried = 0;
+    for session in &waiting {
+        if tried >= step {
+            break;
+        }
+        let outcome = session.move_to_decided(reason);
+        if !matches!(outcome, Ok(super::session::Moved::No)) {
+            tried += 1;
+        }
+        batch.note(outcome, session.id);
+    }
+    batch.log(kind, reason, "decided", started);
+    // Sessions whose toggles now say C++ stay moved-off without moving: done when a step
+    // found nothing to move.
+    tried > 0
 }

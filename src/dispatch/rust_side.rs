@@ -67,11 +67,6 @@ impl<T: Send + 'static> RustSide<T> {
         Ok(RustSide { worker, faults, kind })
     }
 
-    /// The deadline for a data call: the breaker's slow-call duration.
-    pub fn kind_knobs_deadline(&self) -> Duration {
-        self.kind.knobs().call_deadline
-    }
-
     /// Runs `f` on the Rust side within `deadline`, with the breaker's admission and
     /// outcome recording. `f` is told which fault was drawn for the call so it can apply
     /// an injected corruption to its own output (the other faults happen before it runs).
@@ -147,16 +142,91 @@ impl<T: Send + 'static> RustSide<T> {
         }
         self.worker.shutdown(Duration::ZERO);
     }
+}
 
-    /// Queues work for the Rust side without waiting (shadow mode: the Rust side must
-    /// never delay what C++ serves). The outcome is recorded in the breaker from the
-    /// worker. Returns false when the breaker refuses, or the Rust side is broken or behind.
-    pub fn submit<F>(&mut self, operation: &'static str, f: F) -> bool
+/// Where the one job a stream keeps queued on its Rust side stands. The stream reads it on
+/// every tick and every read (never waiting): a job that failed, or that has run past its
+/// deadline, is a Rust failure the stream answers by serving from C++.
+#[derive(Default)]
+struct WatchState {
+    /// When the job was queued and when it started on a worker (`None`: idle).
+    queued: Option<Instant>,
+    started: Option<Instant>,
+    failure: Option<RustFailure>,
+    /// The stream gave up on the job; when it returns it records nothing.
+    abandoned: bool,
+    ticket: Option<breaker::Permission>,
+}
+
+/// The watch on a stream's Rust job (see [`RustSide::submit_watched`]).
+#[derive(Clone, Default)]
+pub struct JobWatch(Arc<std::sync::Mutex<WatchState>>);
+
+/// Queued work may wait this many deadlines for a worker before it counts as stuck (the
+/// pool adds workers long before that).
+const QUEUE_WAIT_DEADLINES: u32 = 20;
+
+impl JobWatch {
+    fn state(&self) -> std::sync::MutexGuard<'_, WatchState> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// No job queued or running.
+    pub fn is_idle(&self) -> bool {
+        self.state().queued.is_none()
+    }
+
+    /// The job's failure, or a timeout when it has run past `deadline` (then the job is
+    /// abandoned and recorded as a timeout now). `None` while it is healthy or idle.
+    pub fn failure(&self, deadline: Duration, kind: &BoardKind) -> Option<RustFailure> {
+        let mut s = self.state();
+        if let Some(failure) = s.failure.take() {
+            return Some(failure);
+        }
+        let overran = match (s.started, s.queued) {
+            (Some(started), _) => started.elapsed() > deadline,
+            (None, Some(queued)) => queued.elapsed() > deadline * QUEUE_WAIT_DEADLINES,
+            (None, None) => false,
+        };
+        if !overran || s.abandoned {
+            return None;
+        }
+        s.abandoned = true;
+        let ticket = s.ticket.take();
+        let elapsed = s.started.or(s.queued).map(|t| t.elapsed()).unwrap_or_default();
+        drop(s);
+        kind.record(ticket, Outcome::Timeout, elapsed);
+        tracing::warn!(board = kind.board.kind(), failure = "timeout", elapsed_ms = elapsed.as_secs_f64() * 1e3, "rust path job overran its deadline");
+        Some(RustFailure::Isolation(IsolationFailure::TimedOut(deadline)))
+    }
+
+    /// Waits up to `limit` for the job to end (stop and moves want every sample in).
+    pub fn wait_idle(&self, limit: Duration) -> bool {
+        let until = Instant::now() + limit;
+        while !self.is_idle() {
+            if Instant::now() >= until || self.state().abandoned {
+                return false;
+            }
+            std::thread::sleep(Duration::from_micros(200));
+        }
+        true
+    }
+}
+
+impl<T: Send + 'static> RustSide<T> {
+    /// Queues `f` as the stream's one Rust job, tracked by `watch`: its outcome is recorded
+    /// in the breaker and a failure is left in `watch` for the stream to act on. Returns
+    /// false (nothing queued) when the breaker refuses the call; the refusal is then in
+    /// `watch` too.
+    pub fn submit_watched<F>(&mut self, operation: &'static str, watch: &JobWatch, f: F) -> bool
     where
         F: FnOnce(&mut T, Fault) -> Result<(), BoardError> + Send + 'static,
     {
         let ticket = match self.kind.admit(true) {
-            Admission::Refused => return false,
+            Admission::Refused => {
+                watch.state().failure = Some(RustFailure::Refused(self.kind.breaker_state_name()));
+                return false;
+            }
             Admission::Recorded(p) => Some(p),
             Admission::Unrecorded => None,
         };
@@ -164,40 +234,59 @@ impl<T: Send + 'static> RustSide<T> {
         let fault = self.faults.draw();
         let latency = self.faults.plan().added_latency;
         let kind = self.kind.clone();
-        // The permission travels with the job, but comes back here if the job is never
-        // queued: a Rust side too far behind to take work is a slow call, and a HALF_OPEN
-        // probe slot must not be held by work that never runs.
-        let slot = Arc::new(std::sync::Mutex::new(ticket));
-        let job_slot = Arc::clone(&slot);
+        {
+            let mut s = watch.state();
+            *s = WatchState { queued: Some(Instant::now()), ticket, ..WatchState::default() };
+        }
+        let job_watch = watch.clone();
         let span = tracing::Span::current();
         let queued = self.worker.submit(move |value| {
             let _span = span.enter();
-            let ticket = job_slot.lock().unwrap_or_else(|p| p.into_inner()).take();
             let board = kind.board.kind();
             let started = Instant::now();
+            job_watch.state().started = Some(started);
             let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
                 faults::before_call(fault, latency, board, &kind.hang_release)?;
                 f(value, fault)
             }));
             let elapsed = started.elapsed();
+            let mut s = job_watch.state();
+            if s.abandoned {
+                return; // the stream moved on and recorded a timeout already
+            }
+            let ticket = s.ticket.take();
+            s.queued = None;
+            s.started = None;
             match outcome {
-                Ok(Ok(())) => kind.record(ticket, Outcome::Success, elapsed),
-                Ok(Err(e)) if e.code.is_caller_error() => kind.record_caller_error(ticket, &e, elapsed),
+                Ok(Ok(())) => {
+                    drop(s);
+                    kind.record(ticket, Outcome::Success, elapsed)
+                }
+                Ok(Err(e)) if e.code.is_caller_error() => {
+                    drop(s);
+                    kind.record_caller_error(ticket, &e, elapsed)
+                }
                 Ok(Err(e)) => {
-                    tracing::warn!(board, operation, failure = "error", detail = %e, "rust shadow call failed");
+                    tracing::warn!(board, operation, failure = "error", detail = %e, "rust path job failed");
+                    s.failure = Some(RustFailure::Failed(e.clone()));
+                    drop(s);
                     kind.record(ticket, Outcome::Failure { exit_code: e.code.code() }, elapsed)
                 }
-                Err(_) => {
-                    tracing::warn!(board, operation, failure = "panic", "rust shadow call panicked");
+                Err(payload) => {
+                    let message = super::isolate::panic_message(payload);
+                    tracing::warn!(board, operation, failure = "panic", detail = %message, "rust path job panicked");
+                    s.failure = Some(RustFailure::Isolation(IsolationFailure::Panicked(message)));
+                    drop(s);
                     kind.record(ticket, Outcome::Panic, elapsed)
                 }
             }
         });
         if !queued {
-            if let Some(ticket) = slot.lock().unwrap_or_else(|p| p.into_inner()).take() {
-                tracing::debug!(board = self.kind.board.kind(), operation, failure = "behind", "rust shadow side is behind; recorded as a timeout");
-                self.kind.record(Some(ticket), Outcome::Timeout, Duration::ZERO);
-            }
+            let mut s = watch.state();
+            let ticket = s.ticket.take();
+            *s = WatchState { failure: Some(RustFailure::Isolation(IsolationFailure::WorkerGone)), ..WatchState::default() };
+            drop(s);
+            self.kind.record(ticket, Outcome::Timeout, Duration::ZERO);
         }
         queued
     }

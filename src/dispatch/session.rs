@@ -6,13 +6,10 @@
 //! to C++. Each session has its own lock; there is no lock shared by sessions on the data
 //! path.
 
-use super::dual::{BoardIsTheCppSide, Dual, LegacyDevice, Producer, Side};
-use super::legacy::LegacyBackend;
-use super::pty_proxy::PtyProxy;
 use super::kind::BoardKind;
-use super::device::SharedPort;
-use super::producers::{DecoderProducer, PlaybackProducer, SyntheticProducer};
+use super::producers::Side;
 use super::rust_side::{RustAnswer, RustFailure, RustSide};
+use super::stream::{Stream, Switch};
 use super::{factory, faults, now_unix, trace};
 use board_api::{Board, BoardError, BoardId, ExitCode, InputParams, Preset, Result, SampleMatrix};
 use std::sync::atomic::Ordering;
@@ -20,10 +17,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 use toggles::{Decision, Path, SessionIdentity, ToggleStore};
 
-/// Marker written into the first sample C++ delivers after a `rust`-mode failover, so
-/// that downstream analysis can see where samples may be missing. Negative and large, so
-/// it cannot be mistaken for an ordinary event marker.
-pub const FAILOVER_MARKER: f64 = -65_535.0;
+pub use super::stream::{FAILOVER_MARKER, MOVE_MARKER};
 
 /// Why a session runs where it runs: the toggle decision, then what happened since.
 #[derive(Debug, Clone, PartialEq)]
@@ -41,7 +35,8 @@ enum Engine {
     Unprepared,
     Cpp(Box<dyn Board>),
     Rust(RustSide<Box<dyn Board>>),
-    Dual(Box<Dual>),
+    /// Synthetic, playback and serial boards in every mode (see [`super::stream`]).
+    Stream(Box<Stream>),
     /// A Rust-only board lost to a panic or hang, waiting to be rebuilt (see
     /// `SessionState::try_restart`): calls retry the rebuild when it is due.
     Restarting,
@@ -61,6 +56,8 @@ pub(crate) struct SessionState {
     timestamp_row: Option<usize>,
     spare: SampleMatrix,
     failovers: u32,
+    /// Planned moves between paths (lossless), as opposed to failovers.
+    moves: u32,
     /// A Rust-only board whose Rust board failed and could not be rebuilt yet.
     restart: Option<PendingRestart>,
     restarts: u32,
@@ -158,13 +155,51 @@ impl SessionCell {
         }
     }
 
-    /// Moves the session to C++ now (kill switch, breaker open, percentage lowered).
-    /// Standby sessions lose nothing; `rust` sessions restart on C++ with the gap marked.
-    pub fn move_to_cpp(&self, reason: &'static str) -> Result<()> {
+    /// Moves the session to C++ now (kill switch, breaker open, percentage lowered,
+    /// operator force-open). Streams move at a stream index, losing nothing; a whole Rust
+    /// board (BrainFlow's library as the legacy) restarts on C++ with the gap marked.
+    pub fn move_to_cpp(&self, reason: &'static str) -> Result<Moved> {
         let _call = self.enter_call("move_to_cpp");
         let mut state = self.lock();
         state.move_to_cpp(self, reason)
     }
+
+    /// Moves the session back to the path its toggles decide, if that is not C++ and the
+    /// breaker admits Rust (failback). Lossless.
+    pub fn move_to_decided(&self, reason: &'static str) -> Result<Moved> {
+        let _call = self.enter_call("failback");
+        let mut state = self.lock();
+        state.move_to_decided(self, reason)
+    }
+
+    /// Whether the session runs somewhere other than where its toggles would put it now
+    /// because it was moved (failover, kill switch, breaker) rather than decided so.
+    pub fn was_moved_off_its_path(&self) -> bool {
+        let state = self.lock();
+        state.routing.as_ref().is_some_and(|r| r.override_reason.is_some()) && state.path == Path::Cpp
+    }
+
+    /// The pump's turn (see [`super::pump`]): skipped when a caller holds the session, who
+    /// will be served from what the last turn produced.
+    pub fn tick(&self, now: f64) {
+        let mut state = match self.state.try_lock() {
+            Ok(state) => state,
+            Err(std::sync::TryLockError::Poisoned(p)) => p.into_inner(),
+            Err(std::sync::TryLockError::WouldBlock) => return,
+        };
+        state.tick(self, now);
+    }
+}
+
+/// What a move request did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Moved {
+    /// Nothing to do: the session is where it should be (or has nowhere to go).
+    No,
+    /// Moved at a stream index; nothing lost or repeated.
+    Losslessly,
+    /// Restarted on the other path with the gap marked.
+    WithGap,
 }
 
 /// A session handle. Implements [`Board`]; dropping it releases the session.
@@ -189,6 +224,7 @@ impl Session {
                 timestamp_row: board_api::descriptor(board, Preset::Default).ok().map(|d| d.timestamp_channel),
                 spare: SampleMatrix::default(),
                 failovers: 0,
+                moves: 0,
                 restart: None,
                 restarts: 0,
             }),
@@ -218,9 +254,13 @@ impl Session {
     pub fn decision(&self) -> Option<Decision> {
         self.cell.routing().map(|r| r.decision)
     }
-    /// How many times this session moved from Rust to C++.
+    /// How many times this session moved from Rust to C++ because Rust failed.
     pub fn failovers(&self) -> u32 {
         self.cell.lock().failovers
+    }
+    /// How many planned moves between paths this session made (lossless).
+    pub fn moves(&self) -> u32 {
+        self.cell.lock().moves
     }
     /// How many times this Rust-only session rebuilt its Rust board after a panic or hang.
     pub fn restarts(&self) -> u32 {
@@ -298,9 +338,22 @@ impl SessionState {
         );
         trace::flag_evaluation(board, path, &decision, override_reason);
         let mut routing = Routing { decision, started_on: path, override_reason };
-        let engine = match path {
-            Path::Cpp => Engine::Cpp(prepare_cpp(cell)?),
-            Path::Rust => match self.prepare_rust(cell) {
+        let stream = match factory::stream(&cell.kind, cell.id, &cell.params, path) {
+            Ok(stream) => stream,
+            // The Rust side could not be made (its decoder refused the params): C++ judges
+            // them too.
+            Err(e) if path == Path::Rust && cell.board.has_cpp_implementation() && !e.code.is_caller_error() => {
+                routing.override_reason = Some("FAILOVER");
+                self.note_failover(cell, &e.to_string());
+                path = Path::Cpp;
+                factory::stream(&cell.kind, cell.id, &cell.params, Path::Cpp)?
+            }
+            Err(e) => return Err(e),
+        };
+        let engine = match (stream, path) {
+            (Some(stream), _) => Engine::Stream(Box::new(stream)),
+            (None, Path::Cpp) => Engine::Cpp(prepare_cpp(cell)?),
+            (None, Path::Rust) => match self.prepare_rust(cell) {
                 Ok(engine) => engine,
                 Err(failure) => {
                     routing.override_reason = Some(if matches!(failure, RustFailure::Refused(_)) {
@@ -313,20 +366,17 @@ impl SessionState {
                     Engine::Cpp(prepare_cpp(cell).map_err(|e| rust_only_error(cell, e, &failure))?)
                 }
             },
-            Path::Shadow | Path::Standby => {
-                let serving = if path == Path::Shadow { Side::Cpp } else { Side::Rust };
-                Engine::Dual(Box::new(prepare_dual(cell, serving)?))
+            (None, Path::Shadow | Path::Standby) => {
+                return Err(BoardError::new(
+                    ExitCode::UnsupportedBoardError,
+                    format!("board {board} cannot run in {} mode", path.as_str()),
+                ))
             }
         };
         self.engine = engine;
         self.routing = Some(routing);
         self.path = path;
-        if let Engine::Dual(dual) = &mut self.engine {
-            if let Some(reason) = dual.take_failover() {
-                self.path = Path::Cpp;
-                self.note_failover(cell, &reason);
-            }
-        }
+        self.after_stream_call(cell);
         Ok(())
     }
 
@@ -472,22 +522,53 @@ impl SessionState {
         Ok(())
     }
 
-    fn move_to_cpp(&mut self, cell: &SessionCell, reason: &'static str) -> Result<()> {
+    fn move_to_cpp(&mut self, cell: &SessionCell, reason: &'static str) -> Result<Moved> {
         if !cell.board.has_cpp_implementation() {
-            return Ok(()); // nowhere to go; its breaker paces its link instead
+            return Ok(Moved::No); // nowhere to go; its breaker paces its link instead
         }
         match &mut self.engine {
-            Engine::Rust(_) => self.fail_over(cell, &RustFailure::Refused(reason.to_owned())),
-            Engine::Dual(dual) => {
-                dual.serve_cpp(reason);
-                if dual.take_failover().is_some() {
-                    self.note_failover(cell, reason);
-                }
-                self.path = Path::Cpp;
-                Ok(())
+            Engine::Rust(_) => {
+                // A whole Rust board (BrainFlow's library as the legacy): C++ starts afresh,
+                // with the gap marked.
+                self.fail_over(cell, &RustFailure::Refused(reason.to_owned()))?;
+                Ok(Moved::WithGap)
             }
-            _ => Ok(()),
+            Engine::Stream(stream) if stream.path() != Path::Cpp => {
+                let moved = stream.move_to(Side::Cpp, true, reason, false);
+                self.after_stream_call(cell);
+                moved.map(|()| Moved::Losslessly)
+            }
+            _ => Ok(Moved::No),
         }
+    }
+
+    /// Brings the session to the path its toggles and breaker decide now (failback after
+    /// the breaker closed or the kill switch was lifted, or a percentage raised with
+    /// `follow_percent_decrease`... only moves towards Rust are made here). Lossless.
+    fn move_to_decided(&mut self, cell: &SessionCell, reason: &'static str) -> Result<Moved> {
+        let Engine::Stream(stream) = &mut self.engine else { return Ok(Moved::No) };
+        if cell.kind.breaker_refuses_new_sessions() {
+            return Ok(Moved::No);
+        }
+        let decided = cell.store.decide(cell.board, &cell.identity(), std::time::SystemTime::now()).path;
+        let current = stream.path();
+        if decided == current || decided == Path::Cpp {
+            return Ok(Moved::No);
+        }
+        if decided == Path::Shadow && !shadow_sampled(cell.id, cell.kind.knobs().shadow_sample) {
+            return Ok(Moved::No);
+        }
+        let result = match decided {
+            Path::Rust => stream.move_to(Side::Rust, true, reason, false),
+            Path::Standby => stream.move_to(Side::Rust, true, reason, true).and_then(|()| stream.add_companion()),
+            Path::Shadow => stream.move_to(Side::Cpp, true, reason, true).and_then(|()| stream.add_companion()),
+            Path::Cpp => Ok(()),
+        };
+        self.after_stream_call(cell);
+        if let (Ok(()), Some(routing)) = (&result, &mut self.routing) {
+            routing.override_reason = Some(reason);
+        }
+        result.map(|()| Moved::Losslessly)
     }
 
     /// Runs a Rust-engine call; on a Rust failure moves to C++ and runs `cpp` there.
@@ -528,19 +609,42 @@ impl SessionState {
         cell.kind.knobs().call_deadline
     }
 
-    fn after_dual_call(&mut self, cell: &SessionCell) {
-        if let Engine::Dual(dual) = &mut self.engine {
-            if let Some(reason) = dual.take_failover() {
-                self.path = Path::Cpp;
-                self.note_failover(cell, &reason);
+    /// Takes note of the sides a stream switched since the last call: failures are
+    /// failovers (counted and logged per session), planned moves are moves (counted here,
+    /// logged once per batch by whoever asked for them).
+    fn after_stream_call(&mut self, cell: &SessionCell) {
+        let Engine::Stream(stream) = &mut self.engine else { return };
+        let (switches, gap): (Vec<Switch>, u64) = stream.take_switches();
+        self.path = stream.path();
+        if gap > 0 {
+            cell.kind.counters.failover_gap_samples.fetch_add(gap, Ordering::Relaxed);
+        }
+        for switch in switches {
+            if switch.planned {
+                self.moves += 1;
+                cell.kind.counters.moves.fetch_add(1, Ordering::Relaxed);
+                tracing::debug!(board = cell.board.kind(), session = cell.id, to = switch.to.as_str(), reason = %switch.reason, "session moved");
+            } else {
+                self.note_failover(cell, &switch.reason);
+                if let Some(routing) = &mut self.routing {
+                    routing.override_reason = Some("FAILOVER");
+                }
             }
+        }
+    }
+
+    /// The pump's turn: produces what is due and hands the Rust side its work.
+    fn tick(&mut self, cell: &SessionCell, now: f64) {
+        if let Engine::Stream(stream) = &mut self.engine {
+            stream.pump(now);
+            self.after_stream_call(cell);
         }
     }
 
     fn start(&mut self, cell: &SessionCell, buffer_size: usize) -> Result<()> {
         let result = match &mut self.engine {
             Engine::Cpp(b) => b.start_stream(buffer_size),
-            Engine::Dual(d) => d.start(buffer_size, now_unix()),
+            Engine::Stream(d) => d.start(buffer_size, now_unix()),
             Engine::Rust(_) | Engine::Restarting => self.on_rust(
                 cell,
                 "start_stream",
@@ -560,7 +664,11 @@ impl SessionState {
     fn stop(&mut self, cell: &SessionCell) -> Result<()> {
         let result = match &mut self.engine {
             Engine::Cpp(b) => b.stop_stream(),
-            Engine::Dual(d) => d.stop(now_unix()),
+            Engine::Stream(d) => {
+                let r = d.stop(now_unix());
+                self.after_stream_call(cell);
+                r
+            }
             Engine::Rust(_) | Engine::Restarting => self.on_rust(
                 cell,
                 "stop_stream",
@@ -589,7 +697,8 @@ impl SessionState {
                 });
                 Ok(())
             }
-            Engine::Dual(_) | Engine::Restarting | Engine::Lost(_) => Ok(()),
+            Engine::Stream(stream) => stream.release(),
+            Engine::Restarting | Engine::Lost(_) => Ok(()),
             Engine::Unprepared | Engine::Released => {
                 self.engine = Engine::Unprepared;
                 Err(not_prepared())
@@ -606,11 +715,12 @@ impl SessionState {
                 }
                 r
             }
-            Engine::Dual(d) => {
-                let now = now_unix();
-                let r = if take { d.take(max, preset, out, now) } else { d.peek(max, preset, out, now) };
-                cell.note_stream_failure(d.stream_failure());
-                self.after_dual_call(cell);
+            Engine::Stream(d) => {
+                let r = if take { d.take(max, preset, out) } else { d.peek(max, preset, out) };
+                if streams_from_a_device(cell.board) {
+                    cell.note_stream_failure(d.stream_failure());
+                }
+                self.after_stream_call(cell);
                 r
             }
             Engine::Rust(_) | Engine::Restarting => {
@@ -669,9 +779,9 @@ impl SessionState {
     fn count(&mut self, cell: &SessionCell, preset: Preset) -> Result<usize> {
         match &mut self.engine {
             Engine::Cpp(b) => b.board_data_count(preset),
-            Engine::Dual(d) => {
-                let r = d.count(preset, now_unix());
-                self.after_dual_call(cell);
+            Engine::Stream(d) => {
+                let r = d.count(preset);
+                self.after_stream_call(cell);
                 r
             }
             Engine::Rust(_) | Engine::Restarting => self.on_rust(
@@ -689,9 +799,9 @@ impl SessionState {
     fn config(&mut self, cell: &SessionCell, config: &str) -> Result<String> {
         match &mut self.engine {
             Engine::Cpp(b) => b.config_board(config),
-            Engine::Dual(d) => {
+            Engine::Stream(d) => {
                 let r = d.configure(config);
-                self.after_dual_call(cell);
+                self.after_stream_call(cell);
                 r
             }
             Engine::Rust(_) | Engine::Restarting => {
@@ -713,7 +823,7 @@ impl SessionState {
     fn marker(&mut self, cell: &SessionCell, value: f64, preset: Preset) -> Result<()> {
         match &mut self.engine {
             Engine::Cpp(b) => b.insert_marker(value, preset),
-            Engine::Dual(d) => d.insert_marker(value, preset, now_unix()),
+            Engine::Stream(d) => d.insert_marker(value, preset),
             Engine::Rust(_) | Engine::Restarting => self.on_rust(
                 cell,
                 "insert_marker",
@@ -783,89 +893,6 @@ fn rust_only_error(cell: &SessionCell, cpp_error: BoardError, failure: &RustFail
     }
 }
 
-/// The two sides of a dual session, the board whose layout their samples have, and the
-/// input read once for both (a playback file's bytes).
-type DualParts = (Box<dyn Producer>, Box<dyn Producer>, BoardId, Option<Vec<u8>>);
-
-fn prepare_dual(cell: &SessionCell, serving: Side) -> Result<Dual> {
-    let board = cell.board;
-    let params = &cell.params;
-    let (cpp, rust, layout, input): DualParts = match board {
-        BoardId::Synthetic => {
-            // Both generators from one seed: that is what makes them comparable.
-            let seed = params.seed()?.unwrap_or_else(factory::clock_seed);
-            (
-                Box::new(SyntheticProducer::new(core_cpp::CppSyntheticGenerator::new(seed)?)),
-                Box::new(SyntheticProducer::new(rust_boards::SyntheticGenerator::new(seed))),
-                BoardId::Synthetic,
-                None,
-            )
-        }
-        BoardId::PlaybackFile => {
-            let master = BoardId::from_id(params.master_board).map_err(|_| {
-                BoardError::invalid_arguments(format!(
-                    "master_board {} is not a board whose layout a playback file can have",
-                    params.master_board
-                ))
-            })?;
-            let bytes = std::fs::read(&params.file).map_err(|e| {
-                BoardError::new(ExitCode::UnableToOpenPortError, format!("cannot read playback file {:?}: {e}", params.file))
-            })?;
-            (
-                Box::new(PlaybackProducer::new(Box::new(core_cpp::CppDecoder::new(board, params)?), master, &params.file)?),
-                Box::new(PlaybackProducer::new(rust_boards::create_decoder(board, params)?, master, &params.file)?),
-                master,
-                Some(bytes),
-            )
-        }
-        BoardId::Cyton | BoardId::CytonDaisy if matches!(cell.kind.knobs().legacy, LegacyBackend::BrainFlow(_)) => {
-            // BrainFlow's board reads the device through a pty the dispatcher serves; the
-            // Rust decoder gets the same bytes and commands.
-            let LegacyBackend::BrainFlow(library) = cell.kind.knobs().legacy.clone() else { unreachable!("matched above") };
-            let proxy = PtyProxy::start(&params.serial_port)?;
-            let on_pty = InputParams { serial_port: proxy.slave_path().to_owned(), ..params.clone() };
-            let mut brainflow = library.board(board, &on_pty)?;
-            brainflow.prepare_session()?;
-            let mut dual = Dual::new(
-                cell.kind.clone(),
-                cell.id,
-                serving,
-                Box::new(BoardIsTheCppSide),
-                Box::new(DecoderProducer::new(rust_boards::create_decoder(board, params)?)),
-                board,
-            )?;
-            dual.attach_legacy(LegacyDevice::new(Box::new(brainflow), proxy));
-            return Ok(dual);
-        }
-        BoardId::Cyton | BoardId::CytonDaisy => {
-            // One transport owns the port; both decoders get every byte it reads.
-            let timeout = params.timeout_or(Duration::from_secs(3));
-            let port = SharedPort::open(&params.serial_port, timeout)?;
-            let mut dual = Dual::new(
-                cell.kind.clone(),
-                cell.id,
-                serving,
-                Box::new(DecoderProducer::new(Box::new(core_cpp::CppDecoder::new(board, params)?))),
-                Box::new(DecoderProducer::new(rust_boards::create_decoder(board, params)?)),
-                board,
-            )?;
-            dual.attach_port(port, timeout);
-            return Ok(dual);
-        }
-        other => {
-            return Err(BoardError::new(
-                ExitCode::UnsupportedBoardError,
-                format!("board {other} has no C++ implementation, so it cannot run in shadow or standby"),
-            ))
-        }
-    };
-    let mut dual = Dual::new(cell.kind.clone(), cell.id, serving, cpp, rust, layout)?;
-    if let Some(bytes) = input {
-        dual.load(Arc::new(bytes))?;
-    }
-    Ok(dual)
-}
-
 impl Board for Session {
     fn board_id(&self) -> BoardId {
         self.cell.board
@@ -929,7 +956,7 @@ impl Board for Session {
     fn dropped_samples(&self) -> u64 {
         match &self.cell.lock().engine {
             Engine::Cpp(b) => b.dropped_samples(),
-            Engine::Dual(d) => d.dropped_samples(),
+            Engine::Stream(d) => d.dropped_samples(),
             _ => 0,
         }
     }

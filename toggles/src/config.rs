@@ -184,6 +184,18 @@ pub enum OnBreakerOpen {
     OnNextFailure,
 }
 
+/// What sessions moved off Rust (a failure, the breaker, the kill switch) do once Rust is
+/// admitted again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Failback {
+    /// They return to the path their toggles decide, a share at a time, losslessly.
+    #[default]
+    Automatic,
+    /// They stay on C++ until they end; new sessions follow the toggles.
+    Manual,
+}
+
 /// Shadow comparison settings.
 #[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -352,6 +364,7 @@ pub struct BoardConfig {
     pub faults: FaultConfig,
     pub on_breaker_open: OnBreakerOpen,
     pub follow_percent_decrease: bool,
+    pub failback: Failback,
     /// Which legacy C++ serves the C++ path.
     pub legacy: Legacy,
 }
@@ -375,6 +388,7 @@ impl BoardConfig {
             faults: FaultConfig::default(),
             on_breaker_open: OnBreakerOpen::default(),
             follow_percent_decrease: false,
+            failback: Failback::default(),
             legacy: Legacy::CoreCpp,
         }
     }
@@ -758,6 +772,8 @@ struct RawBoard {
     on_breaker_open: OnBreakerOpen,
     #[serde(default)]
     follow_percent_decrease: bool,
+    #[serde(default)]
+    failback: Failback,
     legacy: Option<Spanned<Legacy>>,
 }
 
@@ -981,6 +997,7 @@ impl RawConfig {
                         faults: FaultConfig::default(),
                         on_breaker_open: OnBreakerOpen::default(),
                         follow_percent_decrease: false,
+                        failback: Failback::default(),
                         legacy: None,
                     };
                     raw.validate(board, &prefix, file)?
@@ -1086,6 +1103,7 @@ impl RawBoard {
             faults: self.faults,
             on_breaker_open: self.on_breaker_open,
             follow_percent_decrease: self.follow_percent_decrease,
+            failback: self.failback,
             legacy,
         })
     }

@@ -28,7 +28,7 @@ mod units;
 mod watch;
 
 pub use config::{
-    default_path, BoardConfig, Config, ConfigError, FaultConfig, Legacy, LogLevel, Mode, MonitoringConfig, OnBreakerOpen, Path,
+    default_path, BoardConfig, Config, ConfigError, Failback, FaultConfig, Legacy, LogLevel, Mode, MonitoringConfig, OnBreakerOpen, Path,
     Ramp, RampPosition, Rollout, ShadowConfig, StickinessKey, TargetingRule, MAX_CONFIG_BYTES,
 };
 pub use fleet::{explain_fleet, read_inventory, BoardFleet, Change, Counts, Device, FleetReport, InventoryError, Placement, IDENTITY_COLUMNS};

@@ -417,6 +417,7 @@ pub fn summarize_changes(old: &Config, new: &Config) -> Vec<String> {
         if a.faults != b.faults { sections.push("faults"); }
         if a.on_breaker_open != b.on_breaker_open { sections.push("on_breaker_open"); }
         if a.follow_percent_decrease != b.follow_percent_decrease { sections.push("follow_percent_decrease"); }
+        if a.failback != b.failback { sections.push("failback"); }
         if a.salt != b.salt { sections.push("salt"); }
         if a.legacy != b.legacy { sections.push("legacy"); }
         if a.targeting != b.targeting && sa == sb { sections.push("targeting"); }
