@@ -61,8 +61,13 @@ pub fn clock_seed() -> u64 {
 pub fn stream(kind: &Arc<BoardKind>, session: u64, params: &InputParams, path: Path) -> Result<Option<Stream>> {
     let board = kind.board;
     let brainflow = match &kind.knobs().legacy {
+        LegacyBackend::CoreCpp => None,
         LegacyBackend::BrainFlow(library) => Some(library.clone()),
-        _ => None,
+        // The Rust board alone, as a whole board (it has no C++ side to join).
+        LegacyBackend::Unavailable(_) if path == Path::Rust => return Ok(None),
+        LegacyBackend::Unavailable(why) => {
+            return Err(BoardError::general(format!("the C++ path of board {board} is refused: {why}")))
+        }
     };
     let (serving, both) = match path {
         Path::Cpp => (Side::Cpp, false),

@@ -187,6 +187,8 @@ impl SessionCell {
             Err(std::sync::TryLockError::Poisoned(p)) => p.into_inner(),
             Err(std::sync::TryLockError::WouldBlock) => return,
         };
+        let _session = self.span.enter();
+        let _turn = trace::turn_span(&self.span).entered();
         state.tick(self, now);
     }
 }

@@ -799,6 +799,13 @@ impl Stream {
         if !keep_other {
             self.drop_side(to.other());
         }
+        // A planned move is one of a batch the runtime logs once; a failure is this
+        // session's own event.
+        if planned {
+            tracing::debug!(board = self.board.kind(), session = self.session_id, to = to.as_str(), at_index = switch_index, joined = !present, reason, "stream switched sides");
+        } else {
+            tracing::info!(board = self.board.kind(), session = self.session_id, to = to.as_str(), at_index = switch_index, joined = !present, reason, "stream switched sides");
+        }
         if dropped > 0 {
             tracing::warn!(board = self.board.kind(), session = self.session_id, dropped, "samples could not be carried across the switch");
             self.gap_samples += dropped;

@@ -4,7 +4,9 @@
 //! A session has one span (`session`: `session_id`, `board`) for its life; every call a
 //! caller (or the runtime) makes on it opens a child span (`call`: `call_id`, `op`). Work
 //! a call hands to another thread (the Rust worker, a shadow job) runs in the same call
-//! span, so in shadow mode both sides' events of one read share its `call_id`. C++ log
+//! span. Streams are produced by the pump, not by reads: each pump turn on a session is a
+//! `call` too (`op = "pump"`, at debug level), so both sides' events of one turn share its
+//! `call_id`. C++ log
 //! lines and spans nest under whichever span is current when the C++ is entered (see
 //! `core_cpp::trace`). Routing decisions are also `feature_flag.evaluation` events.
 
@@ -23,6 +25,17 @@ pub(crate) fn session_span(session_id: u64, board: BoardId) -> Span {
 pub(crate) fn call_span(session: &Span, op: &'static str) -> Span {
     let call_id = NEXT_CALL_ID.fetch_add(1, Ordering::Relaxed);
     tracing::info_span!(target: "switchyard::session", parent: session, "call", call_id, op)
+}
+
+/// A pump turn on a session (see `super::pump`): a call like any other, but at debug
+/// level, so the hundreds of turns a second cost nothing unless someone is looking. Its
+/// C++ and Rust lines (the Rust job runs in it) share its `call_id`.
+pub(crate) fn turn_span(session: &Span) -> Span {
+    let span = tracing::debug_span!(target: "switchyard::pump", parent: session, "call", call_id = tracing::field::Empty, op = "pump");
+    if !span.is_disabled() {
+        span.record("call_id", NEXT_CALL_ID.fetch_add(1, Ordering::Relaxed));
+    }
+    span
 }
 
 /// The OpenTelemetry `feature_flag.result.reason` for a routing decision: the toggles'
