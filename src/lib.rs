@@ -12,4 +12,4 @@ pub mod operations;
 pub mod serve;
 pub mod drill;
 
-pub use dispatch::{Overrides, Routing, Runtime, RuntimeError, Session, FAILOVER_MARKER};
+pub use dispatch::{Moved, Overrides, Routing, Runtime, RuntimeError, Session, FAILOVER_MARKER, MOVE_MARKER};

@@ -71,7 +71,7 @@ fn ganglion_and_muse_stream_through_sessions_on_the_rust_path() {
     });
     assert_eq!(check_ganglion_streams(&samples), 1, "no gap in a healthy stream");
     assert_eq!(ganglion.link_status().unwrap().state, LinkState::Connected);
-    let summary = runtime.kind(BoardId::GanglionNative).link_summary().unwrap();
+    let summary = runtime.link_summary(BoardId::GanglionNative).unwrap();
     assert_eq!((summary.connected, summary.failures_total), (1, 0));
 
     for board in [BoardId::Muse2, BoardId::MuseS] {
@@ -143,7 +143,7 @@ fn an_open_breaker_holds_lost_links_back_then_lets_a_reconnect_probe_close_it() 
     wait_for("the lost link to be held back", LIMIT, || {
         session.link_status().unwrap().state == LinkState::ReconnectHeld
     });
-    assert_eq!(kind.link_summary().unwrap().reconnect_held, 1, "the status page sees it");
+    assert_eq!(runtime.link_summary(BoardId::GanglionNative).unwrap().reconnect_held, 1, "the status page sees it");
 
     // A new session still starts (there is no C++ to send it to) and says why it is here.
     let mut late = runtime.open(BoardId::GanglionNative, simulated(""));
@@ -209,7 +209,7 @@ fn a_panicking_ble_board_is_rebuilt_with_the_gap_marked_instead_of_failing_over(
     assert_eq!((session.path(), session.failovers()), (Path::Rust, 0));
     assert_eq!(samples[before][GANGLION_MARKER_ROW], GAP_MARKER, "the rebuilt stream's first sample marks the gap");
     assert_eq!(check_ganglion_streams(&samples), 2);
-    let summary = runtime.kind(BoardId::GanglionNative).link_summary().unwrap();
+    let summary = runtime.link_summary(BoardId::GanglionNative).unwrap();
     assert_eq!((summary.restarts_total, summary.connected), (1, 1));
     session.release_session().unwrap();
 }

@@ -1,18 +1,16 @@
 //! What the sessions of one board kind share: its breaker, its live knobs from the config,
-//! its counters, and the list of its live sessions (for moving them all at once).
+//! and its counters. (Which sessions are live is the registry's: see [`super::registry`].)
 //!
 //! This is also the one place that speaks to the breaker crate, so the rest of the
 //! dispatcher deals in "admit" and "record", not in breaker internals.
 
 use super::compare::ShadowCounters;
 use super::faults::FaultPlan;
-use super::session::SessionCell;
 use arc_swap::ArcSwap;
 use board_api::{BoardError, BoardId};
 use breaker::{Breaker, Outcome, Permission, State};
-use monitoring::LinkSummary;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, Weak};
+use std::sync::Arc;
 use std::time::Duration;
 
 /// The knobs a live session reads on every Rust call; replaced whole on config reload.
@@ -101,7 +99,6 @@ pub struct BoardKind {
     /// Ends injected hangs of this kind's Rust calls (set at runtime shutdown).
     pub hang_release: Arc<AtomicBool>,
     knobs: ArcSwap<LiveKnobs>,
-    sessions: Mutex<Vec<Weak<SessionCell>>>,
 }
 
 impl BoardKind {
@@ -112,7 +109,6 @@ impl BoardKind {
             counters: KindCounters::default(),
             hang_release: Arc::new(AtomicBool::new(false)),
             knobs: ArcSwap::from_pointee(knobs),
-            sessions: Mutex::new(Vec::new()),
         }
     }
 
@@ -190,51 +186,6 @@ impl BoardKind {
     /// A Rust-only board's session was rebuilt after its Rust board failed.
     pub fn note_restart(&self) {
         self.counters.restarts.fetch_add(1, Ordering::Relaxed);
-    }
-
-    // --- sessions ------------------------------------------------------------------
-
-    /// Where the links of this kind's live sessions stand (`None` unless it is a BLE board).
-    pub fn link_summary(&self) -> Option<LinkSummary> {
-        if !ble_boards::BLE_BOARDS.contains(&self.board) {
-            return None;
-        }
-        let mut summary = LinkSummary {
-            failures_total: self.counters.link_failures.load(Ordering::Relaxed),
-            reconnects_total: self.counters.link_reconnects.load(Ordering::Relaxed),
-            restarts_total: self.counters.restarts.load(Ordering::Relaxed),
-            ..LinkSummary::default()
-        };
-        let mut newest_failure = f64::NEG_INFINITY;
-        for link in self.live_sessions().iter().filter_map(|s| s.link_status()) {
-            match link.state {
-                ble_boards::LinkState::Connected => summary.connected += 1,
-                ble_boards::LinkState::Reconnecting => summary.reconnecting += 1,
-                ble_boards::LinkState::ReconnectHeld => summary.reconnect_held += 1,
-                ble_boards::LinkState::NotConnected => summary.not_connected += 1,
-            }
-            if let (Some(at), Some(reason)) = (link.last_failure_at, link.last_failure) {
-                if at > newest_failure {
-                    newest_failure = at;
-                    summary.last_failure = Some(reason);
-                }
-            }
-        }
-        Some(summary)
-    }
-
-    pub fn register(&self, session: &Arc<SessionCell>) {
-        let mut sessions = self.sessions.lock().unwrap_or_else(|p| p.into_inner());
-        sessions.retain(|s| s.strong_count() > 0);
-        sessions.push(Arc::downgrade(session));
-        self.counters.sessions_opened.fetch_add(1, Ordering::Relaxed);
-    }
-
-    /// The live sessions of this kind (a snapshot; sessions may end meanwhile).
-    pub fn live_sessions(&self) -> Vec<Arc<SessionCell>> {
-        let mut sessions = self.sessions.lock().unwrap_or_else(|p| p.into_inner());
-        sessions.retain(|s| s.strong_count() > 0);
-        sessions.iter().filter_map(Weak::upgrade).collect()
     }
 }
 

@@ -17,6 +17,7 @@ pub mod legacy;
 mod producers;
 mod pty_proxy;
 mod pump;
+mod registry;
 pub mod queue;
 mod runtime;
 mod rust_side;

@@ -8,7 +8,7 @@
 //! reading thread with a similar delay. A session whose lock a caller holds is skipped
 //! for that turn and served by the next.
 
-use super::kind::BoardKind;
+use super::registry::Registry;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
@@ -23,18 +23,16 @@ pub struct Pump {
 }
 
 impl Pump {
-    /// Starts pumping the sessions of `kinds`.
-    pub fn start(kinds: Vec<Arc<BoardKind>>) -> std::io::Result<Pump> {
+    /// Starts pumping the sessions in `registry`.
+    pub fn start(registry: Arc<Registry>) -> std::io::Result<Pump> {
         let stopping = Arc::new(AtomicBool::new(false));
         let stop = stopping.clone();
         let thread = std::thread::Builder::new().name("switchyard-pump".into()).spawn(move || {
             while !stop.load(Ordering::Acquire) {
                 let turn = Instant::now();
                 let now = super::now_unix();
-                for kind in &kinds {
-                    for session in kind.live_sessions() {
-                        session.tick(now);
-                    }
+                for session in registry.all_live() {
+                    session.tick(now);
                 }
                 let spent = turn.elapsed();
                 if spent < PUMP_INTERVAL {

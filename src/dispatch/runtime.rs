@@ -55,6 +55,7 @@ impl Overrides {
 
 struct Shared {
     store: Arc<ToggleStore>,
+    registry: Arc<super::registry::Registry>,
     brainflow: BrainFlowLoader,
     kinds: BTreeMap<BoardId, Arc<BoardKind>>,
     /// Held while breaker modes are written, by an override or a reload alike.
@@ -104,6 +105,7 @@ impl Runtime {
         }
         let shared = Arc::new(Shared {
             store: store.clone(),
+            registry: Arc::new(super::registry::Registry::new(BoardId::ALL)),
             brainflow,
             kinds,
             overrides: Mutex::new(Overrides::default()),
@@ -117,7 +119,7 @@ impl Runtime {
         let control = std::thread::Builder::new()
             .name("switchyard-control".into())
             .spawn(move || control_loop(control_shared, reloads, transitions))?;
-        let pump = super::pump::Pump::start(shared.kinds.values().cloned().collect())?;
+        let pump = super::pump::Pump::start(shared.registry.clone())?;
         Ok(Runtime { shared, control: Some(control), pump: Some(pump), _watch: None })
     }
 
@@ -126,7 +128,19 @@ impl Runtime {
     pub fn open(&self, board: BoardId, params: InputParams) -> Session {
         let id = self.shared.next_session.fetch_add(1, Ordering::Relaxed);
         let kind = self.shared.kinds[&board].clone();
-        Session::new(id, board, params, kind, self.shared.store.clone())
+        let session = Session::new(id, board, params, kind.clone(), self.shared.store.clone());
+        self.shared.registry.register(&kind, session.cell());
+        session
+    }
+
+    /// The live sessions of `board` (a snapshot).
+    pub fn live_sessions(&self, board: BoardId) -> Vec<Arc<super::session::SessionCell>> {
+        self.shared.registry.live_sessions(board)
+    }
+
+    /// Where the links of `board`'s live sessions stand (`None` unless it is a BLE board).
+    pub fn link_summary(&self, board: BoardId) -> Option<monitoring::LinkSummary> {
+        self.shared.registry.link_summary(self.kind(board))
     }
 
     /// What the sessions of `board` share: breaker, counters, knobs.
@@ -177,15 +191,13 @@ impl Runtime {
 
     /// Every live session on the Rust path, per board (for status and tests).
     pub fn sessions_on(&self, board: BoardId, path: Path) -> usize {
-        self.kind(board).live_sessions().iter().filter(|s| s.path() == path).count()
+        self.live_sessions(board).iter().filter(|s| s.path() == path).count()
     }
 
     /// Releases every live session (BrainFlow's `release_all_sessions`).
     pub fn release_all(&self) {
-        for kind in self.shared.kinds.values() {
-            for session in kind.live_sessions() {
-                session.release_now();
-            }
+        for session in self.shared.registry.all_live() {
+            session.release_now();
         }
     }
 
@@ -262,7 +274,7 @@ fn control_loop(shared: Arc<Shared>, reloads: Receiver<toggles::ReloadEvent>, tr
                 return true;
             }
             run.next_step = now + FAILBACK_STEP;
-            failback_step(&shared.kinds[board], run.reason)
+            failback_step(&shared.kinds[board], &shared.registry, run.reason)
         });
         for (board, rx) in &transitions {
             while let Ok(t) = rx.try_recv() {
@@ -278,12 +290,12 @@ fn control_loop(shared: Arc<Shared>, reloads: Receiver<toggles::ReloadEvent>, tr
                 if matches!(t.to, State::Open | State::ForcedOpen) && t.enforced && !board.has_cpp_implementation() {
                     tracing::warn!(
                         board = board.kind(),
-                        sessions = kind.live_sessions().len(),
+                        sessions = shared.registry.live_sessions(*board).len(),
                         "breaker open on a Rust-only board: its sessions stay on Rust; lost links reconnect only when the breaker admits a probe"
                     );
                 } else if matches!(t.to, State::Open | State::ForcedOpen) && t.enforced && kind.knobs().move_on_open {
                     failbacks.remove(board);
-                    move_sessions(kind, if t.to == State::ForcedOpen { "FORCED_OPEN" } else { "BREAKER_OPEN" }, |_| true);
+                    move_sessions(kind, &shared.registry, if t.to == State::ForcedOpen { "FORCED_OPEN" } else { "BREAKER_OPEN" }, |_| true);
                 } else if t.to == State::Closed && board.has_cpp_implementation() && kind.knobs().failback_automatic {
                     let reason = if t.from == State::ForcedOpen { "RELEASED" } else { "BREAKER_CLOSED" };
                     failbacks.insert(*board, Failback { reason, next_step: std::time::Instant::now() });
@@ -331,14 +343,14 @@ fn apply_snapshot(shared: &Shared, snapshot: &Snapshot) {
     // Idempotent: the watcher's thread and a direct reload may both apply one snapshot.
     if config.kill_switch {
         for kind in shared.kinds.values() {
-            move_sessions(kind, "KILL_SWITCH", |_| true);
+            move_sessions(kind, &shared.registry, "KILL_SWITCH", |_| true);
         }
     }
     for (board, kind) in &shared.kinds {
         if !config.board(*board).follow_percent_decrease {
             continue;
         }
-        move_sessions(kind, "PERCENT_LOWERED", |session| {
+        move_sessions(kind, &shared.registry, "PERCENT_LOWERED", |session| {
             snapshot.decide(*board, &session.identity(), std::time::SystemTime::now()).path == Path::Cpp
         });
     }
@@ -346,13 +358,13 @@ fn apply_snapshot(shared: &Shared, snapshot: &Snapshot) {
 
 /// Moves the live sessions of `kind` that `should_move` picks to C++, and logs the batch
 /// once (each session's move is a debug event in its own span).
-fn move_sessions(kind: &BoardKind, reason: &'static str, should_move: impl Fn(&super::session::SessionCell) -> bool) {
+fn move_sessions(kind: &BoardKind, registry: &super::registry::Registry, reason: &'static str, should_move: impl Fn(&super::session::SessionCell) -> bool) {
     if !kind.board.has_cpp_implementation() {
         return;
     }
     let started = std::time::Instant::now();
     let mut batch = MoveBatch::default();
-    for session in kind.live_sessions() {
+    for session in registry.live_sessions(kind.board) {
         if session.path() != Path::Cpp && should_move(&session) {
             batch.note(session.move_to_cpp(reason), session.id);
         }
@@ -414,11 +426,11 @@ struct Failback {
 
 /// Returns the next share of `kind`'s moved-off sessions to their decided paths. False
 /// when none is left (the failback is over) or the breaker refuses Rust again.
-fn failback_step(kind: &BoardKind, reason: &'static str) -> bool {
+fn failback_step(kind: &BoardKind, registry: &super::registry::Registry, reason: &'static str) -> bool {
     if kind.breaker_refuses_new_sessions() || !kind.knobs().failback_automatic {
         return false;
     }
-    let waiting: Vec<_> = kind.live_sessions().into_iter().filter(|s| s.was_moved_off_its_path()).collect();
+    let waiting: Vec<_> = registry.live_sessions(kind.board).into_iter().filter(|s| s.was_moved_off_its_path()).collect();
     if waiting.is_empty() {
         return false;
     }

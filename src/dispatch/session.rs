@@ -235,12 +235,14 @@ impl Session {
             drawn_bucket: toggles::random_hash(),
             span: trace::session_span(id, board),
         });
-        kind.register(&cell);
         Session { cell }
     }
 
     pub fn id(&self) -> u64 {
         self.cell.id
+    }
+    pub(crate) fn cell(&self) -> &Arc<SessionCell> {
+        &self.cell
     }
     pub fn params(&self) -> &InputParams {
         &self.cell.params
@@ -538,6 +540,10 @@ impl SessionState {
             Engine::Stream(stream) if stream.path() != Path::Cpp => {
                 let moved = stream.move_to(Side::Cpp, true, reason, false);
                 self.after_stream_call(cell);
+                if let (Ok(()), Some(routing)) = (&moved, &mut self.routing) {
+                    // Moved, not decided: failback brings it back when Rust may run again.
+                    routing.override_reason = Some(reason);
+                }
                 moved.map(|()| Moved::Losslessly)
             }
             _ => Ok(Moved::No),
@@ -625,6 +631,11 @@ impl SessionState {
             if switch.planned {
                 self.moves += 1;
                 cell.kind.counters.moves.fetch_add(1, Ordering::Relaxed);
+                if let (Side::Cpp, Some(routing)) = (switch.to, &mut self.routing) {
+                    // The stream moved itself (the breaker refused its next Rust job): a
+                    // move failback undoes. A move the runtime made names its own reason.
+                    routing.override_reason = Some("BREAKER_OPEN");
+                }
                 tracing::debug!(board = cell.board.kind(), session = cell.id, to = switch.to.as_str(), reason = %switch.reason, "session moved");
             } else {
                 self.note_failover(cell, &switch.reason);

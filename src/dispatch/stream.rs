@@ -116,6 +116,8 @@ struct RustOutput {
     state: Option<GeneratorState>,
     /// Samples a join could not carry across, not yet counted.
     gap: u64,
+    /// The last default-preset sample this side produced while serving (see `Stream::tail`).
+    tail: Vec<f64>,
 }
 
 /// The Rust side: runs on its lane, one job at a time.
@@ -131,9 +133,27 @@ struct RustPart {
     flows: Vec<Flow>,
 }
 
-/// Markers not yet in a sample, per preset, oldest first: the serving side puts them into
-/// its next samples (BrainFlow queues them the same way).
-type Markers = Arc<Mutex<[VecDeque<f64>; 3]>>;
+/// Markers not yet in a sample: the caller's, per preset and oldest first (BrainFlow
+/// queues them the same way), and a switch's (its sample index and value). Whichever
+/// side serves puts them in as it produces, on its own thread, before any read can
+/// take the sample.
+#[derive(Default)]
+struct MarkerState {
+    user: [VecDeque<f64>; 3],
+    switch: Option<(u64, f64)>,
+}
+
+type Markers = Arc<Mutex<MarkerState>>;
+
+/// Puts a pending switch marker into its sample if `queue` holds it.
+fn place_switch(queue: &mut SampleQueue, marker_row: usize, switch: &mut Option<(u64, f64)>) {
+    if let Some((index, value)) = *switch {
+        if let Some(slot) = queue.value_mut(index, marker_row) {
+            *slot = value;
+            *switch = None;
+        }
+    }
+}
 
 pub struct Stream {
     kind: Arc<BoardKind>,
@@ -171,8 +191,6 @@ pub struct Stream {
     /// The last default-preset sample the serving side produced, to line a joining device
     /// decoder up with.
     tail: Vec<f64>,
-    /// A switch marker waiting for its sample (index, value).
-    pending_switch_marker: Option<(u64, f64)>,
     switches: Vec<Switch>,
     /// A move is under way: Rust outcomes seen meanwhile do not start another.
     moving: bool,
@@ -273,7 +291,6 @@ impl Stream {
             commands: Vec::new(),
             configs: Vec::new(),
             tail: Vec::new(),
-            pending_switch_marker: None,
             switches: Vec::new(),
             moving: false,
             rejoin_at: None,
@@ -299,6 +316,7 @@ impl Stream {
                     compare: SampleQueue::new(self.rows[0], self.buffer_size),
                     state: producer.generator_state(),
                     gap: 0,
+                    tail: Vec::new(),
                 };
                 self.rust = Some(RustPart {
                     side: RustSide::spawn(self.kind.clone(), producer, self.session_id)?,
@@ -520,7 +538,7 @@ impl Stream {
                         let mut markers = lock(&self.markers);
                         for (p, q) in cpp.queues.iter_mut().enumerate() {
                             if serving_cpp {
-                                apply_markers(&mut self.scratch[p], self.rows[p], self.marker_rows[p], &mut markers[p]);
+                                apply_markers(&mut self.scratch[p], self.rows[p], self.marker_rows[p], &mut markers.user[p]);
                             }
                             q.align_to(first);
                             q.push_sample_major(&self.scratch[p]);
@@ -576,7 +594,7 @@ impl Stream {
                 }
             }
             if serving_cpp {
-                apply_markers(&mut self.scratch[0], self.rows[0], self.marker_rows[0], &mut lock(&self.markers)[0]);
+                apply_markers(&mut self.scratch[0], self.rows[0], self.marker_rows[0], &mut lock(&self.markers).user[0]);
                 keep_tail(&mut self.tail, &self.scratch[0], self.rows[0]);
             }
             cpp.queues[0].push_sample_major(&self.scratch[0]);
@@ -605,7 +623,7 @@ impl Stream {
             Err(e) => tracing::error!(board = self.board.kind(), exit_code = e.code.code(), error = %e, "BrainFlow's board could not be read"),
         }
         if self.serving == Side::Cpp {
-            apply_markers(&mut self.scratch[0], self.rows[0], self.marker_rows[0], &mut lock(&self.markers)[0]);
+            apply_markers(&mut self.scratch[0], self.rows[0], self.marker_rows[0], &mut lock(&self.markers).user[0]);
         }
         let comparing = self.rust.is_some();
         if let Some(cpp) = &mut self.cpp {
@@ -649,12 +667,16 @@ impl Stream {
                     break;
                 }
                 if serving_rust {
-                    apply_markers(&mut outs[p], rows[p], marker_rows[p], &mut markers[p]);
+                    apply_markers(&mut outs[p], rows[p], marker_rows[p], &mut markers.user[p]);
                 }
                 if let Some(first) = first {
                     q.align_to(first);
                 }
                 q.push_sample_major(&outs[p]);
+            }
+            if serving_rust {
+                place_switch(&mut out.queues[0], marker_rows[0], &mut markers.switch);
+                keep_tail(&mut out.tail, &outs[0], rows[0]);
             }
             if comparing {
                 if let Some(first) = first {
@@ -793,7 +815,7 @@ impl Stream {
             dropped = gap;
             index
         };
-        self.pending_switch_marker = Some((switch_index, marker));
+        lock(&self.markers).switch = Some((switch_index, marker));
         self.serving = to;
         self.apply_switch_marker();
         if !keep_other {
@@ -899,7 +921,10 @@ impl Stream {
             rows: self.rows[0],
             compared: self.default_descriptor.compared_rows().collect(),
             timestamp_row: self.default_descriptor.timestamp_channel,
-            tail: if end == 0 { Vec::new() } else { self.tail.clone() },
+            tail: (end > 0).then(|| match self.serving {
+                Side::Cpp => self.tail.clone(),
+                Side::Rust => self.rust.as_ref().map(|r| lock(&r.out).tail.clone()).unwrap_or_default(),
+            }),
             device: is_device,
         };
         match to {
@@ -921,7 +946,11 @@ impl Stream {
                 // move never waits for Rust code. Until it has, it serves what it adopted.
                 let producer = recipe.make_at(Side::Rust, state)?;
                 let side = RustSide::spawn(self.kind.clone(), producer, self.session_id)?;
-                let out = Arc::new(Mutex::new(RustOutput { queues: adopted, compare, state, gap: 0 }));
+                let tail = match self.serving {
+                    Side::Cpp => self.tail.clone(),
+                    Side::Rust => Vec::new(),
+                };
+                let out = Arc::new(Mutex::new(RustOutput { queues: adopted, compare, state, gap: 0, tail }));
                 let due = self.cpp.as_ref().map_or(next, |c| c.next);
                 let mut rust = RustPart { side, out: out.clone(), watch: JobWatch::default(), next, due, backlog: Vec::new(), flows: Vec::new() };
                 let job = move |producer: &mut Box<dyn Producer>, _fault: Fault| -> Result<()> {
@@ -929,6 +958,7 @@ impl Stream {
                     let (carried, dropped) = line.up(&replayed);
                     let mut out = lock(&out);
                     out.queues[0].push_sample_major(&carried);
+                    keep_tail(&mut out.tail, &carried, line.rows);
                     out.gap += dropped;
                     Ok(())
                 };
@@ -941,18 +971,19 @@ impl Stream {
 
     /// Puts a pending switch marker into its sample once the serving side holds it.
     fn apply_switch_marker(&mut self) {
-        let Some((index, value)) = self.pending_switch_marker else { return };
         let row = self.marker_rows[0];
-        let placed = match self.serving {
-            Side::Cpp => self.cpp.as_mut().and_then(|c| c.queues[0].value_mut(index, row).map(|v| *v = value)).is_some(),
-            Side::Rust => self
-                .rust
-                .as_ref()
-                .and_then(|r| lock(&r.out).queues[0].value_mut(index, row).map(|v| *v = value))
-                .is_some(),
-        };
-        if placed {
-            self.pending_switch_marker = None;
+        let mut markers = lock(&self.markers);
+        match self.serving {
+            Side::Cpp => {
+                if let Some(cpp) = &mut self.cpp {
+                    place_switch(&mut cpp.queues[0], row, &mut markers.switch);
+                }
+            }
+            Side::Rust => {
+                if let Some(rust) = &self.rust {
+                    place_switch(&mut lock(&rust.out).queues[0], row, &mut markers.switch);
+                }
+            }
         }
     }
 
@@ -1049,7 +1080,7 @@ impl Stream {
             return Err(BoardError::invalid_arguments("marker value 0 is reserved for 'no marker'"));
         }
         self.require_started("insert_marker")?;
-        lock(&self.markers)[p].push_back(value);
+        lock(&self.markers).user[p].push_back(value);
         Ok(())
     }
 
@@ -1178,8 +1209,9 @@ struct LineUp {
     rows: usize,
     compared: Vec<usize>,
     timestamp_row: usize,
-    /// The last sample served (empty: nothing was, every replayed sample is new).
-    tail: Vec<f64>,
+    /// The last sample served (`None`: nothing was, every replayed sample is new; empty:
+    /// it is not known, so nothing can be lined up).
+    tail: Option<Vec<f64>>,
     device: bool,
 }
 
@@ -1190,17 +1222,15 @@ impl LineUp {
             return (Vec::new(), 0);
         }
         let samples: Vec<&[f64]> = replayed.chunks_exact(self.rows).collect();
-        if self.tail.is_empty() {
-            return (replayed.to_vec(), 0);
-        }
-        let same = |s: &[f64]| self.compared.iter().all(|r| s[*r].to_bits() == self.tail[*r].to_bits());
+        let Some(tail) = &self.tail else { return (replayed.to_vec(), 0) };
+        let same = |s: &[f64]| tail.len() == self.rows && self.compared.iter().all(|r| s[*r].to_bits() == tail[*r].to_bits());
         match samples.iter().rposition(|s| same(s)) {
             Some(at) => (samples[at + 1..].concat(), 0),
             None => {
                 // Not found: carrying the replay might repeat samples, so nothing is
                 // carried; what came after the last served sample is lost, counted by
                 // its timestamps.
-                let last = self.tail[self.timestamp_row];
+                let last = tail.get(self.timestamp_row).copied().unwrap_or(f64::NEG_INFINITY);
                 (Vec::new(), samples.iter().filter(|s| s[self.timestamp_row] > last).count() as u64)
             }
         }

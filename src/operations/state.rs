@@ -63,7 +63,7 @@ impl Operations {
             let breaker = kind.breaker.snapshot();
             let mut counts = [0usize; 4];
             let (mut streams_stopped, mut stream_failure) = (0usize, None);
-            for s in kind.live_sessions() {
+            for s in self.runtime.live_sessions(board) {
                 if let Some(reason) = s.stream_failure() {
                     streams_stopped += 1;
                     stream_failure = Some(reason);
@@ -123,7 +123,7 @@ impl Operations {
                 override_note,
                 streams_stopped,
                 stream_failure,
-                link: kind.link_summary(),
+                link: self.runtime.link_summary(board),
                 ramp,
                 history: self.history.of(board.kind()),
             });

@@ -161,7 +161,7 @@ impl Telemetry {
             let b = board.kind();
             let mut counts = [0usize; 4];
             let mut streams_stopped = 0usize;
-            for s in kind.live_sessions() {
+            for s in runtime.live_sessions(board) {
                 counts[PATHS.iter().position(|p| *p == s.path()).unwrap_or(0)] += 1;
                 streams_stopped += usize::from(s.stream_failure().is_some());
             }
@@ -175,7 +175,7 @@ impl Telemetry {
             for state in STATES {
                 metrics::gauge!(names::BREAKER_STATE, "board" => b, "state" => state.as_str()).set(if snap.state == state { 1.0 } else { 0.0 });
             }
-            if let Some(link) = kind.link_summary() {
+            if let Some(link) = runtime.link_summary(board) {
                 for (state, count) in [
                     ("connected", link.connected),
                     ("reconnecting", link.reconnecting),
@@ -204,7 +204,7 @@ impl Telemetry {
             metrics::counter!(names::SHADOW_MISMATCHES_TOTAL, "board" => b).absolute(now.mismatched);
             let newly_stopped = now.streams_stopped.saturating_sub(before.streams_stopped);
             if newly_stopped > 0 {
-                let reason = kind.live_sessions().iter().find_map(|s| s.stream_failure()).unwrap_or_default();
+                let reason = runtime.live_sessions(board).iter().find_map(|s| s.stream_failure()).unwrap_or_default();
                 self.state.record_event("device", format!("{newly_stopped} {b} device(s) stopped streaming: {reason}"));
             }
             let new_failovers = now.failovers.saturating_sub(before.failovers);
@@ -231,7 +231,7 @@ impl Telemetry {
         for board in BoardId::ALL {
             let kind = self.state.runtime.kind(board);
             let mut sessions = [0usize; 4];
-            for s in kind.live_sessions() {
+            for s in self.state.runtime.live_sessions(board) {
                 sessions[totals::path_index(s.path())] += 1;
             }
             let breaker = kind.breaker.snapshot();
