@@ -55,12 +55,15 @@ def brainflow_worker(n, seconds):
         else:
             deadline = time.monotonic()
     elapsed = time.monotonic() - t0
+    with open("/proc/self/status") as status:
+        threads = next((int(l.split()[1]) for l in status if l.startswith("Threads:")), None)
     cpu1 = os.times()
     for board in boards:
         board.stop_stream()
         delivered += board.get_board_data().shape[1]
         board.release_session()
     print(json.dumps({
+        "threads": threads,
         "sessions": n,
         "streaming_seconds": elapsed,
         "default_preset_delivered": delivered,
@@ -129,23 +132,23 @@ def main():
             s = run_serve(args.binary, n, args.seconds, workdir)
             rate = s["samples_delivered"] / s["streaming_seconds"] / n
             rows.append(("switchyard", n, rate / per_session_rate, s["samples_dropped"] + s["read_errors"],
-                         s["streaming_cpu_seconds"] / s["streaming_seconds"], s["peak_rss_bytes"] / n))
+                         s["streaming_cpu_seconds"] / s["streaming_seconds"], s["peak_rss_bytes"] / n, s["peak_threads"]))
             print(rows[-1], flush=True)
             if python:
                 b = run_brainflow(python, n, args.seconds)
                 if b is None:
-                    rows.append(("brainflow (did not finish)", n, float("nan"), 0, float("nan"), float("nan")))
+                    rows.append(("brainflow (did not finish)", n, float("nan"), 0, float("nan"), float("nan"), None))
                     print(rows[-1], flush=True)
                     continue
                 brate = b["default_preset_delivered"] / b["streaming_seconds"] / n
                 rows.append(("brainflow", n, brate / SYNTHETIC_RATE, 0,
-                             b["streaming_cpu_seconds"] / b["streaming_seconds"], b["peak_rss_bytes"] / n))
+                             b["streaming_cpu_seconds"] / b["streaming_seconds"], b["peak_rss_bytes"] / n, b.get("threads")))
                 print(rows[-1], flush=True)
         print()
-        print("| implementation | sessions | delivered / expected | dropped+errors | CPU cores busy (of 2) | memory per session |")
-        print("|---|---:|---:|---:|---:|---:|")
-        for impl, n, ratio, lost, cores, mem in rows:
-            print("| %s | %d | %.3f | %d | %.2f | %.0f KiB |" % (impl, n, ratio, lost, cores, mem / 1024))
+        print("| implementation | sessions | delivered / expected | dropped+errors | CPU cores busy (of 2) | memory per session | OS threads |")
+        print("|---|---:|---:|---:|---:|---:|---:|")
+        for impl, n, ratio, lost, cores, mem, threads in rows:
+            print("| %s | %d | %.3f | %d | %.2f | %.0f KiB | %s |" % (impl, n, ratio, lost, cores, mem / 1024, "-" if threads is None else threads))
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
 

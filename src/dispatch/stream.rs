@@ -196,8 +196,9 @@ pub struct Stream {
     moving: bool,
     /// When a failed shadow Rust side is rebuilt.
     rejoin_at: Option<std::time::Instant>,
-    /// Samples lost across switches, not yet counted by the session.
+    /// Samples lost across switches, not yet counted by the session, and in all.
     gap_samples: u64,
+    gap_total: u64,
     reply_timeout: Duration,
 }
 
@@ -295,6 +296,7 @@ impl Stream {
             moving: false,
             rejoin_at: None,
             gap_samples: 0,
+            gap_total: 0,
             reply_timeout: Duration::from_secs(3),
             kind,
         })
@@ -345,7 +347,9 @@ impl Stream {
     /// The side changes since the last call, for the session to log and count, and the
     /// samples lost across them.
     pub fn take_switches(&mut self) -> (Vec<Switch>, u64) {
-        (std::mem::take(&mut self.switches), std::mem::take(&mut self.gap_samples))
+        let gap = std::mem::take(&mut self.gap_samples);
+        self.gap_total += gap;
+        (std::mem::take(&mut self.switches), gap)
     }
 
     /// Makes this stream read `port`: every chunk goes to each side's decoder.
@@ -1173,12 +1177,14 @@ impl Stream {
         }
     }
 
-    /// Samples pushed out of the serving queue because the caller did not read them in time.
+    /// Samples lost: pushed out of the serving queue because the caller did not read them
+    /// in time, or lost across a switch that could not be lined up.
     pub fn dropped_samples(&self) -> u64 {
-        match self.serving {
+        let overflow = match self.serving {
             Side::Cpp => self.cpp.as_ref().map_or(0, |c| c.queues[0].dropped()),
             Side::Rust => self.rust.as_ref().map_or(0, |r| lock(&r.out).queues[0].dropped()),
-        }
+        };
+        overflow + self.gap_total + self.gap_samples
     }
 
     /// Lets go of the device and the Rust side (release).

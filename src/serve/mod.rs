@@ -94,6 +94,17 @@ pub struct RunSummary {
     pub read_errors: u64,
     pub cpu_seconds: f64,
     pub peak_rss_bytes: u64,
+    /// The most OS threads the process had while streaming (they do not grow with the
+    /// number of sessions: see `docs/architecture.md`, "Threading model").
+    pub peak_threads: usize,
+}
+
+/// The process's OS threads now (Linux; 0 where `/proc` does not say).
+fn thread_count() -> usize {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| s.lines().find_map(|l| l.strip_prefix("Threads:").map(|n| n.trim().parse().unwrap_or(0))))
+        .unwrap_or(0)
 }
 
 /// Runs until SIGINT/SIGTERM (or `run_for`), then shuts down cleanly.
@@ -188,7 +199,9 @@ pub fn run_until(options: &ServeOptions, stop: Arc<AtomicBool>) -> Result<RunSum
     };
 
     let mut peak_rss = 0u64;
+    let mut peak_threads = 0usize;
     while !stop.load(Ordering::Acquire) {
+        peak_threads = peak_threads.max(thread_count());
         if let Some(limit) = options.run_for {
             if started.elapsed() >= limit {
                 stop.store(true, Ordering::Release);
@@ -227,6 +240,7 @@ pub fn run_until(options: &ServeOptions, stop: Arc<AtomicBool>) -> Result<RunSum
         read_errors: totals.errors.load(Ordering::Relaxed),
         cpu_seconds: (cpu_after.saturating_sub(cpu_before)).as_secs_f64(),
         peak_rss_bytes: peak_rss,
+        peak_threads,
     };
     tracing::info!(?summary, "stopped");
     Ok(summary)
