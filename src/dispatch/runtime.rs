@@ -95,7 +95,7 @@ impl Runtime {
         let snapshot = store.load_full();
         let brainflow = BrainFlowLoader::default();
         let mut kinds = BTreeMap::new();
-        for board in BoardId::ALL {
+        for board in BoardId::EVERY {
             let config = snapshot.config.board(board);
             let breaker = Arc::new(Breaker::new(config.breaker.clone(), Arc::new(SystemClock)));
             let knobs = knobs_of(config, brainflow.backend_for(&snapshot.config, config));

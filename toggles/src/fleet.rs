@@ -219,7 +219,7 @@ pub struct FleetReport {
 pub fn explain_fleet(current: &Config, proposed: Option<&Config>, devices: &[Device], now: Timestamp) -> FleetReport {
     let mut boards: BTreeMap<usize, BoardFleet> = BTreeMap::new();
     for device in devices {
-        let order = BoardId::ALL.iter().position(|b| *b == device.board).unwrap_or(usize::MAX);
+        let order = device.board.index();
         let entry = boards.entry(order).or_insert_with(|| BoardFleet {
             board: device.board.kind(),
             devices: 0,
