@@ -4,6 +4,9 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+#[path = "../brainflow_legacy/tests/support/mod.rs"]
+mod brainflow;
+
 fn switchyard() -> Command {
     Command::new(env!("CARGO_BIN_EXE_switchyard"))
 }
@@ -80,8 +83,6 @@ fn a_brainflow_library_that_is_not_there_fails_check_naming_the_path() {
 
 #[test]
 fn check_loads_brainflow_and_reports_its_version() {
-    #[path = "../brainflow_legacy/tests/support/mod.rs"]
-    mod brainflow;
     let library = brainflow::brainflow_library();
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("bf.yaml");
@@ -94,8 +95,6 @@ fn check_loads_brainflow_and_reports_its_version() {
 
 #[test]
 fn boards_only_brainflow_implements_check_as_cpp_on_brainflows_library() {
-    #[path = "../brainflow_legacy/tests/support/mod.rs"]
-    mod brainflow;
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("bf.yaml");
     // rust, shadow or standby: refused, naming the boards that have twins.

@@ -180,6 +180,16 @@ impl BoardId {
         self == BoardId::PlaybackFile || self.id() == STREAMING_BOARD_ID
     }
 
+    /// Every config name, for messages about a name that is none: switchyard's boards by
+    /// name, BrainFlow's others by their rule.
+    pub fn known_kinds() -> String {
+        let ours: Vec<&str> = BoardId::ALL.iter().map(|b| b.kind()).collect();
+        format!(
+            "{}, and every other BrainFlow board by its BoardIds name in lower case without `_board` (brainbit, unicorn, galea, ...: see docs/config.md)",
+            ours.join(", ")
+        )
+    }
+
     /// The boards that have a Rust twin, by config name (for messages that must say which
     /// boards `rust`, `shadow` and `standby` are for).
     pub fn twinned_kinds() -> String {

@@ -41,8 +41,7 @@ impl Operations {
 
     fn board_for(&self, name: &str) -> Result<BoardId, ControlError> {
         let board = BoardId::from_kind(name).ok_or_else(|| {
-            let kinds: Vec<&str> = BoardId::ALL.iter().map(|b| b.kind()).collect();
-            ControlError::BadRequest(format!("unknown board `{name}`; known: {}, and the BrainFlow boards of docs/config.md", kinds.join(", ")))
+            ControlError::BadRequest(format!("unknown board `{name}`; known: {}", BoardId::known_kinds()))
         })?;
         Ok(board)
     }

@@ -711,13 +711,9 @@ struct BoardKey(BoardId);
 impl<'de> Deserialize<'de> for BoardKey {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let name = String::deserialize(d)?;
-        BoardId::from_kind(&name).map(BoardKey).ok_or_else(|| {
-            let known: Vec<&str> = BoardId::ALL.iter().map(|b| b.kind()).collect();
-            de::Error::custom(format!(
-                "unknown board `{name}`; known boards: {}, and every other BrainFlow board by its BoardIds name in lower case without `_board` (brainbit, unicorn, galea, ...: see docs/config.md)",
-                known.join(", ")
-            ))
-        })
+        BoardId::from_kind(&name)
+            .map(BoardKey)
+            .ok_or_else(|| de::Error::custom(format!("unknown board `{name}`; known boards: {}", BoardId::known_kinds())))
     }
 }
 

@@ -98,10 +98,10 @@ pub fn read_inventory(file: &FsPath, board: Option<BoardId>) -> Result<Vec<Devic
         for (name, value) in columns.iter().zip(record.iter()) {
             match name.as_str() {
                 "board" => {
-                    row_board = Some(BoardId::from_kind(value).ok_or_else(|| {
-                        let known: Vec<&str> = BoardId::ALL.iter().map(|b| b.kind()).collect();
-                        at(line, format!("unknown board `{value}`; known boards: {}", known.join(", ")))
-                    })?);
+                    row_board = Some(
+                        BoardId::from_kind(value)
+                            .ok_or_else(|| at(line, format!("unknown board `{value}`; known boards: {}", BoardId::known_kinds())))?,
+                    );
                 }
                 "serial_number" => params.serial_number = value.to_owned(),
                 "mac_address" => params.mac_address = value.to_owned(),
