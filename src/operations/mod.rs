@@ -25,10 +25,10 @@ use std::sync::Arc;
 /// of the boards only BrainFlow implements those the config names or that have had a
 /// session (the other fifty-odd would be rows of zeros).
 pub fn shown_boards(runtime: &crate::Runtime) -> impl Iterator<Item = BoardId> + '_ {
-    let config = runtime.store().load().config.clone();
+    let snapshot = runtime.store().load_full();
     BoardId::EVERY.into_iter().filter(move |board| {
         !board.is_legacy_only()
-            || config.board(*board).listed
+            || snapshot.config.board(*board).listed
             || runtime.kind(*board).counters.sessions_opened.load(std::sync::atomic::Ordering::Relaxed) > 0
     })
 }
