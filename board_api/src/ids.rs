@@ -4,8 +4,8 @@ use std::fmt;
 
 /// The boards switchyard knows, with BrainFlow's numeric ids.
 ///
-/// `Ganglion` (1, through the BLED112 dongle) is known for its descriptor only: the C API
-/// must answer descriptor queries for it, but no implementation is provided.
+/// `Ganglion` (1, through the BLED112 dongle) has a descriptor of ours but no
+/// implementation: like the legacy boards, only BrainFlow's library serves it.
 ///
 /// [`BoardId::Legacy`] is every other board BrainFlow 5.23 knows: switchyard has no
 /// implementation of it, so only BrainFlow's own library serves it (on the C++ path), and
@@ -159,19 +159,31 @@ impl BoardId {
     }
 
     /// Whether a C++ implementation of this board exists: switchyard's C++ core has the
-    /// synthetic, playback, Cyton and Daisy boards; a legacy board has BrainFlow's library
-    /// (and nothing else). BLE boards are Rust-only: C/C++ has no BLE library worth keeping.
+    /// synthetic, playback, Cyton and Daisy boards; the Ganglion on its dongle and the
+    /// legacy boards have BrainFlow's library (and nothing else). switchyard's BLE boards
+    /// are Rust-only: C/C++ has no BLE library worth keeping.
     pub fn has_cpp_implementation(self) -> bool {
         matches!(
             self,
-            BoardId::Synthetic | BoardId::PlaybackFile | BoardId::Cyton | BoardId::CytonDaisy | BoardId::Legacy(_)
+            BoardId::Synthetic
+                | BoardId::PlaybackFile
+                | BoardId::Cyton
+                | BoardId::CytonDaisy
+                | BoardId::Ganglion
+                | BoardId::Legacy(_)
         )
+    }
+
+    /// Whether switchyard's own C++ core (`core_cpp`) has this board: the synthetic,
+    /// playback, Cyton and Daisy boards.
+    pub fn in_core_cpp(self) -> bool {
+        self.has_cpp_implementation() && !self.is_legacy_only()
     }
 
     /// Whether only BrainFlow's library can serve this board: it has no Rust twin and no
     /// board in switchyard's C++ core, so its only mode is `cpp` with `legacy: brainflow`.
     pub fn is_legacy_only(self) -> bool {
-        matches!(self, BoardId::Legacy(_))
+        matches!(self, BoardId::Ganglion | BoardId::Legacy(_))
     }
 
     /// Whether a session's rows are another board's, named by the params' `master_board`:
@@ -195,7 +207,7 @@ impl BoardId {
     pub fn twinned_kinds() -> String {
         BoardId::ALL
             .iter()
-            .filter(|b| **b != BoardId::Ganglion)
+            .filter(|b| !b.is_legacy_only())
             .map(|b| b.kind())
             .collect::<Vec<_>>()
             .join(", ")
@@ -265,7 +277,9 @@ mod tests {
         assert_eq!(BoardId::from_kind("unicorn").map(BoardId::id), Some(8));
         assert_eq!(BoardId::from_kind("neuropawn_knight_imu").map(BoardId::id), Some(66));
         assert!(BoardId::from_id(-2).unwrap().takes_master_layout());
-        assert!(!BoardId::Cyton.is_legacy_only());
+        assert!(!BoardId::Cyton.is_legacy_only() && BoardId::Cyton.in_core_cpp());
+        assert!(!brainbit.in_core_cpp() && !BoardId::Ganglion.in_core_cpp() && !BoardId::Muse2.in_core_cpp());
+        assert!(BoardId::Ganglion.is_legacy_only(), "the dongle's Ganglion has no implementation of ours");
         assert!(BoardId::from_id(-100).is_err(), "NO_BOARD is not a board");
     }
 }

@@ -13,7 +13,7 @@ BoardShim.disable_board_logger()
 
 # Serial boards whose prepare answers at once when the port is missing (others wait for a
 # device on the network or over BLE for seconds).
-MISSING_PORT = [17, 52, 56, 57, 59, 60, 63, 65, 68]
+MISSING_PORT = [1, 17, 52, 56, 57, 59, 60, 63, 65, 68]
 ON_A_PTY = [17, 57]
 
 

@@ -396,3 +396,13 @@ fn boards_only_brainflow_implements_are_named_as_brainflow_names_them_and_run_on
     assert_eq!(config.board(unicorn).mode, toggles::Path::Cpp);
     assert!(!config.boards().any(|b| b.board == unicorn));
 }
+
+#[test]
+fn the_dongles_ganglion_runs_only_on_brainflows_library() {
+    let e = message("boards:\n  ganglion: rust\n");
+    assert!(e.contains("boards.ganglion.mode: ganglion has no Rust twin (only BrainFlow's library implements it), so `rust` is not available; use cpp"), "{e}");
+    let dir = tempfile::tempdir().unwrap();
+    let path = write(dir.path(), "g.yaml", b"boards:\n  ganglion: cpp\n");
+    let (config, _) = toggles::load_file(&path).unwrap();
+    assert_eq!(config.board(board_api::BoardId::Ganglion).legacy, toggles::Legacy::BrainFlow);
+}
