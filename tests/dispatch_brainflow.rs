@@ -199,4 +199,11 @@ fn a_board_only_brainflow_implements_is_served_by_brainflow() {
     assert_eq!(tile.sessions_cpp, 1);
     s.stop_stream().unwrap();
     s.release_session().unwrap();
+
+    // BrainFlow's streaming board has no rows of its own: a session's are its master's.
+    let streaming = BoardId::from_id(-2).unwrap();
+    assert_eq!(streaming.kind(), "streaming");
+    let params = board_api::InputParams { master_board: BoardId::Cyton.id(), ..Default::default() };
+    let session = runtime.open(streaming, params);
+    assert_eq!(session.descriptor(board_api::Preset::Default).unwrap().name, "Cyton");
 }
