@@ -1,6 +1,6 @@
 //! The boards only BrainFlow implements, through our libBoardController.so with BrainFlow's
-//! library behind it: BrainFlow's Python binding (the PyPI package, installed by the shared
-//! helper) runs the same programs on BrainFlow's own library and on ours, and every answer
+//! library behind it: BrainFlow's Python binding (the PyPI package, installed by
+//! `scripts/brainflow-venv.sh`) runs the same programs on BrainFlow's own library and on ours, and every answer
 //! must be the same. Without BrainFlow's library those boards are refused, saying so.
 //!
 //! Needs `python3` with `venv` and access to PyPI (`scripts/brainflow-venv.sh`);
