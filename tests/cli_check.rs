@@ -4,6 +4,9 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+#[path = "../brainflow_legacy/tests/support/mod.rs"]
+mod brainflow;
+
 fn switchyard() -> Command {
     Command::new(env!("CARGO_BIN_EXE_switchyard"))
 }
@@ -80,8 +83,6 @@ fn a_brainflow_library_that_is_not_there_fails_check_naming_the_path() {
 
 #[test]
 fn check_loads_brainflow_and_reports_its_version() {
-    #[path = "../brainflow_legacy/tests/support/mod.rs"]
-    mod brainflow;
     let library = brainflow::brainflow_library();
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("bf.yaml");
@@ -90,4 +91,32 @@ fn check_loads_brainflow_and_reports_its_version() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(0), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
     assert!(stdout.contains("loads, BrainFlow 5.23.0; serves the C++ path of cyton"), "{stdout}");
+}
+
+#[test]
+fn boards_only_brainflow_implements_check_as_cpp_on_brainflows_library() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bf.yaml");
+    // rust, shadow or standby: refused, naming the boards that have twins.
+    for mode in ["rust", "shadow", "standby"] {
+        std::fs::write(&path, format!("boards:\n  brainbit: {mode}\n")).unwrap();
+        let out = switchyard().arg("check").arg(&path).env_remove("SWITCHYARD_BRAINFLOW_LIBRARY").output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{stderr}");
+        assert!(stderr.contains(&format!(":2:13: boards.brainbit.mode: brainbit has no Rust twin (only BrainFlow's library implements it), so `{mode}` is not available; use cpp. Boards with Rust twins: playback, synthetic, cyton, cyton_daisy, muse_2, muse_s, ganglion_native")), "{stderr}");
+    }
+    // cpp without a library: the board would be refused, so check says what to set.
+    std::fs::write(&path, "boards:\n  brainbit: cpp\n  unicorn: cpp\n").unwrap();
+    let out = switchyard().arg("check").arg(&path).env_remove("SWITCHYARD_BRAINFLOW_LIBRARY").output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("the C++ path of brainbit, unicorn needs BrainFlow's library (legacy: brainflow), but none is named"), "{stderr}");
+    // cpp with BrainFlow's library: valid, summarised under their names.
+    let library = brainflow::brainflow_library();
+    std::fs::write(&path, format!("brainflow:\n  library: {}\nboards:\n  brainbit: cpp\n  unicorn: cpp\n", library.display())).unwrap();
+    let out = switchyard().arg("check").arg(&path).env_remove("SWITCHYARD_BRAINFLOW_LIBRARY").output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(stdout.contains("brainbit         cpp; C++ path: BrainFlow's library"), "{stdout}");
+    assert!(stdout.contains("loads, BrainFlow 5.23.0; serves the C++ path of brainbit, unicorn"), "{stdout}");
 }

@@ -162,3 +162,48 @@ fn standby_against_brainflow_falls_back_to_brainflow_losing_nothing() {
     s.stop_stream().unwrap();
     s.release_session().unwrap();
 }
+
+/// A board only BrainFlow implements (FreeEEG32, 17) is a session like any other: served
+/// by BrainFlow's library on the C++ path, described by it, and shown under its name. Its
+/// device here is a pseudo-terminal nobody writes to: BrainFlow opens it and streams
+/// nothing, which is all a board without its hardware can do.
+#[test]
+fn a_board_only_brainflow_implements_is_served_by_brainflow() {
+    let freeeeg32 = BoardId::from_id(17).unwrap();
+    let pty = nix::pty::openpty(None, None).expect("a pseudo-terminal");
+    let port = nix::unistd::ttyname(&pty.slave).unwrap().display().to_string();
+    let params = board_api::InputParams { serial_port: port, ..Default::default() };
+
+    // No library named: refused, saying what to set.
+    let runtime = switchyard::Runtime::from_yaml("boards:\n  freeeeg32: cpp\n", "no-library.yaml").unwrap();
+    let err = runtime.open(freeeeg32, params.clone()).prepare_session().unwrap_err();
+    assert_eq!(err.code, board_api::ExitCode::UnsupportedBoardError, "{err}");
+    assert!(err.message.contains("freeeeg32 (17) is implemented only by BrainFlow's library") && err.message.contains("set brainflow.library"), "{err}");
+
+    let library = brainflow::brainflow_library();
+    let config = ConfigFile::new(&format!("brainflow:\n  library: {}\nboards:\n  freeeeg32: cpp\n", library.display()));
+    let runtime = std::sync::Arc::new(config.runtime());
+    let mut s = runtime.open(freeeeg32, params);
+    s.prepare_session().unwrap();
+    assert_eq!(s.path(), Path::Cpp);
+    // BrainFlow's descriptor of it, not one of ours: 35 rows at 512 Hz.
+    let d = s.descriptor(board_api::Preset::Default).unwrap();
+    assert_eq!((d.name, d.num_rows, d.sampling_rate), ("FreeEEG32", 35, 512));
+    s.start_stream(45_000).unwrap();
+    let mut data = board_api::SampleMatrix::new(d.num_rows);
+    s.get_board_data(100, board_api::Preset::Default, &mut data).unwrap();
+    assert_eq!((data.rows(), data.samples()), (35, 0));
+    s.insert_marker(1.0, board_api::Preset::Default).unwrap();
+    let status = switchyard::operations::Operations::new(runtime.clone(), None).status_document();
+    let tile = status.boards.iter().find(|b| b.board == "freeeeg32").expect("a tile under BrainFlow's name");
+    assert_eq!(tile.sessions_cpp, 1);
+    s.stop_stream().unwrap();
+    s.release_session().unwrap();
+
+    // BrainFlow's streaming board has no rows of its own: a session's are its master's.
+    let streaming = BoardId::from_id(-2).unwrap();
+    assert_eq!(streaming.kind(), "streaming");
+    let params = board_api::InputParams { master_board: BoardId::Cyton.id(), ..Default::default() };
+    let session = runtime.open(streaming, params);
+    assert_eq!(session.descriptor(board_api::Preset::Default).unwrap().name, "Cyton");
+}

@@ -49,3 +49,19 @@ fn a_malformed_fault_is_a_usage_error() {
     assert_eq!(code, 2);
     assert!(stderr.contains("gremlins"), "{stderr}");
 }
+
+#[test]
+fn a_board_without_a_rust_twin_cannot_be_drilled() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("switchyard.yaml");
+    std::fs::write(&config, "boards:\n  brainbit: cpp\n").unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_switchyard"))
+        .args(["drill", "--config"])
+        .arg(&config)
+        .args(["--board", "brainbit", "--fault", "errors=30%"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("brainbit has no Rust twin (only BrainFlow's library implements it): there is no Rust path to drill"), "{stderr}");
+}

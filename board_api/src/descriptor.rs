@@ -1,7 +1,8 @@
 use crate::error::{BoardError, ExitCode, Result};
-use crate::ids::{BoardId, Preset};
+use crate::ids::{BoardId, LegacyBoardId, Preset};
+use crate::legacy_ids::LEGACY_BOARDS;
 use serde_json::{Map, Value};
-use std::sync::OnceLock;
+use std::sync::{Mutex, OnceLock};
 
 /// The kinds of channel list a descriptor can name (BrainFlow's `get_<kind>_channels`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -127,9 +128,147 @@ impl BoardDescriptor {
     }
 }
 
+impl BoardDescriptor {
+    /// A descriptor from the JSON BrainFlow's `get_board_descr` answers; `None` when it
+    /// describes no rows (BrainFlow's streaming board: its rows are its master board's).
+    /// A key we do not know is an error, so nothing BrainFlow says is dropped unseen.
+    ///
+    /// The names are leaked: descriptors live for the process, and legacy ones are read
+    /// once per process ([`install_legacy_facts`]).
+    pub fn from_brainflow_json(json: &str) -> Result<Option<BoardDescriptor>> {
+        let bad = |why: String| BoardError::general(format!("BrainFlow's board descriptor {json}: {why}"));
+        let value: Value = serde_json::from_str(json).map_err(|e| bad(format!("not JSON: {e}")))?;
+        let Value::Object(map) = value else { return Err(bad("not a JSON object".into())) };
+        if !map.contains_key("num_rows") {
+            return Ok(None);
+        }
+        let index = |key: &str| -> Result<Option<usize>> {
+            match map.get(key) {
+                None => Ok(None),
+                Some(v) => v.as_u64().map(|n| Some(n as usize)).ok_or_else(|| bad(format!("{key} is not a row number"))),
+            }
+        };
+        let required = |key: &str| index(key)?.ok_or_else(|| bad(format!("{key} is missing")));
+        let text = |key: &str| -> Result<Option<&'static str>> {
+            match map.get(key) {
+                None => Ok(None),
+                Some(Value::String(s)) => Ok(Some(Box::leak(s.clone().into_boxed_str()))),
+                Some(_) => Err(bad(format!("{key} is not a string"))),
+            }
+        };
+        let mut channels = Vec::new();
+        for kind in ChannelKind::ALL {
+            if let Some(v) = map.get(kind.json_key()) {
+                let rows = v
+                    .as_array()
+                    .and_then(|a| a.iter().map(|r| r.as_u64().map(|n| n as usize)).collect::<Option<Vec<_>>>())
+                    .ok_or_else(|| bad(format!("{} is not a list of rows", kind.json_key())))?;
+                channels.push((kind, rows));
+            }
+        }
+        const SCALARS: [&str; 8] =
+            ["name", "num_rows", "sampling_rate", "package_num_channel", "timestamp_channel", "marker_channel", "battery_channel", "eeg_names"];
+        if let Some(unknown) = map.keys().find(|k| !SCALARS.contains(&k.as_str()) && !ChannelKind::ALL.iter().any(|c| c.json_key() == k.as_str())) {
+            return Err(bad(format!("unknown key {unknown}")));
+        }
+        Ok(Some(BoardDescriptor {
+            name: text("name")?.ok_or_else(|| bad("name is missing".into()))?,
+            num_rows: required("num_rows")?,
+            sampling_rate: u32::try_from(required("sampling_rate")?).map_err(|_| bad("sampling_rate is too large".into()))?,
+            package_num_channel: index("package_num_channel")?.unwrap_or(0),
+            timestamp_channel: required("timestamp_channel")?,
+            marker_channel: required("marker_channel")?,
+            battery_channel: index("battery_channel")?,
+            eeg_names: text("eeg_names")?,
+            channels,
+        }))
+    }
+}
+
+/// What BrainFlow's library answered for one preset of a legacy board.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LegacyPresetFacts {
+    pub preset: Preset,
+    /// `get_board_descr`'s answer, as BrainFlow wrote it.
+    pub json: String,
+    /// The same as rows; `None` when BrainFlow describes none (the streaming board).
+    pub descriptor: Option<BoardDescriptor>,
+}
+
+/// What BrainFlow's library answered for one legacy board: its presets (lowest first) and
+/// each preset's descriptor.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct LegacyFacts {
+    pub presets: Vec<Preset>,
+    pub per_preset: Vec<LegacyPresetFacts>,
+}
+
+impl LegacyFacts {
+    pub fn preset(&self, preset: Preset) -> Option<&LegacyPresetFacts> {
+        self.per_preset.iter().find(|p| p.preset == preset)
+    }
+}
+
+/// The legacy boards' facts, indexed by [`LegacyBoardId::index`]; set once per process.
+static LEGACY_FACTS: OnceLock<Vec<LegacyFacts>> = OnceLock::new();
+
+/// Installs the legacy boards' descriptors, read from BrainFlow's library by `read` (one
+/// [`LegacyFacts`] per entry of [`LEGACY_BOARDS`], in order). Only the first install reads:
+/// every library we accept is a tested BrainFlow release, whose descriptors are facts of
+/// that release.
+pub fn install_legacy_facts(read: impl FnOnce() -> Result<Vec<LegacyFacts>>) -> Result<()> {
+    static INSTALLING: Mutex<()> = Mutex::new(());
+    let _one_at_a_time = INSTALLING.lock().unwrap_or_else(|p| p.into_inner());
+    if LEGACY_FACTS.get().is_some() {
+        return Ok(());
+    }
+    let facts = read()?;
+    if facts.len() != LEGACY_BOARDS.len() {
+        return Err(BoardError::general(format!(
+            "{} legacy boards described, {} expected",
+            facts.len(),
+            LEGACY_BOARDS.len()
+        )));
+    }
+    let _ = LEGACY_FACTS.set(facts);
+    Ok(())
+}
+
+/// A legacy board's facts; `None` until BrainFlow's library has been loaded.
+pub fn legacy_facts(board: LegacyBoardId) -> Option<&'static LegacyFacts> {
+    LEGACY_FACTS.get().map(|all| &all[board.index()])
+}
+
+pub(crate) fn legacy_presets(board: LegacyBoardId) -> &'static [Preset] {
+    legacy_facts(board).map(|f| f.presets.as_slice()).unwrap_or(&[])
+}
+
+fn legacy_descriptor(board: LegacyBoardId, preset: Preset) -> Result<&'static BoardDescriptor> {
+    let id = BoardId::Legacy(board);
+    let facts = legacy_facts(board).ok_or_else(|| {
+        BoardError::new(
+            ExitCode::UnsupportedBoardError,
+            format!("board {id} is known only to BrainFlow's library, which is not loaded: set brainflow.library in the config (or SWITCHYARD_BRAINFLOW_LIBRARY)"),
+        )
+    })?;
+    let preset_facts = facts
+        .preset(preset)
+        .ok_or_else(|| BoardError::new(ExitCode::UnsupportedBoardError, format!("board {id} has no preset {preset:?}")))?;
+    preset_facts.descriptor.as_ref().ok_or_else(|| {
+        BoardError::new(
+            ExitCode::UnsupportedBoardError,
+            format!("board {id} has no rows of its own: its rows are its master_board's"),
+        )
+    })
+}
+
 /// The descriptor of a board's preset; a preset the board does not have is
-/// INVALID_ARGUMENTS_ERROR.
+/// INVALID_ARGUMENTS_ERROR. A legacy board's is BrainFlow's library's answer
+/// (UNSUPPORTED_BOARD_ERROR before that library is loaded).
 pub fn descriptor(board: BoardId, preset: Preset) -> Result<&'static BoardDescriptor> {
+    if let BoardId::Legacy(legacy) = board {
+        return legacy_descriptor(legacy, preset);
+    }
     all()
         .iter()
         .find(|(b, p, _)| *b == board && *p == preset)
@@ -318,5 +457,17 @@ mod tests {
         let muse = descriptor(BoardId::Muse2, Preset::Default).unwrap();
         assert_eq!(muse.exg_channels(), r(1..=4));
         assert_eq!(d.compared_rows().count(), 22);
+    }
+
+    #[test]
+    fn brainflow_json_reads_into_the_same_descriptor() {
+        let cyton = descriptor(BoardId::Cyton, Preset::Default).unwrap();
+        let json = cyton.to_json_value().to_string();
+        let read = BoardDescriptor::from_brainflow_json(&json).unwrap().unwrap();
+        assert_eq!(read.to_json_value(), cyton.to_json_value());
+        assert_eq!(read.channels(ChannelKind::Analog), cyton.channels(ChannelKind::Analog));
+        assert_eq!(BoardDescriptor::from_brainflow_json(r#"{"name": "Streaming"}"#).unwrap(), None);
+        let unknown = BoardDescriptor::from_brainflow_json(r#"{"name": "X", "num_rows": 3, "sampling_rate": 1, "timestamp_channel": 1, "marker_channel": 2, "wow_channels": [0]}"#);
+        assert!(unknown.unwrap_err().message.contains("unknown key wow_channels"));
     }
 }

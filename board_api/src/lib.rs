@@ -10,6 +10,11 @@
 //!   two decoders (shadow and standby modes read a device once and decode it twice);
 //! - [`SampleGenerator`]: the synthetic board's signal without its clock, for the same reason.
 //!
+//! Every other BrainFlow board id is a [`BoardId::Legacy`] (the table in `legacy_ids.rs`):
+//! its descriptors are not ours but what BrainFlow's library answers, installed here once
+//! that library is loaded ([`install_legacy_facts`]), so that [`descriptor`] stays the one
+//! place every crate asks.
+//!
 //! It does not own any implementation, any I/O, nor any routing decision.
 #![forbid(unsafe_code)]
 
@@ -17,12 +22,14 @@ mod board;
 mod descriptor;
 mod error;
 mod ids;
+mod legacy_ids;
 mod matrix;
 mod params;
 
 pub use board::{Board, DecodeCounters, GeneratorState, SampleGenerator, StreamDecoder};
-pub use descriptor::{descriptor, descriptors_json, BoardDescriptor, ChannelKind};
+pub use descriptor::{descriptor, descriptors_json, install_legacy_facts, legacy_facts, BoardDescriptor, ChannelKind, LegacyFacts, LegacyPresetFacts};
 pub use error::{caller_error_codes, BoardError, ExitCode, Result};
-pub use ids::{BoardId, Preset};
+pub use ids::{BoardId, LegacyBoardId, Preset};
+pub use legacy_ids::{LegacyBoard, LEGACY_BOARDS};
 pub use matrix::SampleMatrix;
 pub use params::InputParams;

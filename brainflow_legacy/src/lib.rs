@@ -5,13 +5,16 @@
 //! `RTLD_LOCAL | RTLD_NOW | RTLD_DEEPBIND`, because switchyard's own C API exports the
 //! same names: neither library's calls may bind to the other's), checking that it is
 //! BrainFlow and a version we have tested, routing BrainFlow's log into `tracing`, and
-//! [`BrainFlowBoard`], which serves the board contract through BrainFlow's C API.
+//! [`BrainFlowBoard`], which serves the board contract through BrainFlow's C API. At load it
+//! also reads BrainFlow's descriptors of every board only BrainFlow implements
+//! ([`board_api::BoardId::Legacy`]) into `board_api`, so those boards are described as
+//! BrainFlow describes them.
 //!
 //! It does not decide which sessions it serves (the toggles and the dispatcher do), and
 //! it never fails over: an error from BrainFlow is the legacy path's answer, returned with
 //! BrainFlow's own exit code.
 
-use board_api::{Board, BoardError, BoardId, ExitCode, InputParams, Preset, Result, SampleMatrix};
+use board_api::{Board, BoardError, BoardId, ExitCode, InputParams, LegacyBoardId, LegacyFacts, LegacyPresetFacts, Preset, Result, SampleMatrix};
 use libloading::os::unix::{Library, RTLD_LOCAL, RTLD_NOW};
 use std::ffi::{c_char, c_double, c_int, CString};
 use std::path::{Path, PathBuf};
@@ -52,6 +55,8 @@ type IsPreparedFn = unsafe extern "C" fn(*mut c_int, c_int, *const c_char) -> c_
 type VersionFn = unsafe extern "C" fn(*mut c_char, *mut c_int, c_int) -> c_int;
 type LogLevelFn = unsafe extern "C" fn(c_int) -> c_int;
 type LogFileFn = unsafe extern "C" fn(*const c_char) -> c_int;
+type DescrFn = unsafe extern "C" fn(c_int, c_int, *mut c_char, *mut c_int, c_int) -> c_int;
+type PresetsFn = unsafe extern "C" fn(c_int, *mut c_int, *mut c_int) -> c_int;
 
 /// The exports this backend calls, resolved once at load.
 #[derive(Clone, Copy)]
@@ -69,6 +74,8 @@ struct Exports {
     get_version_board_controller: VersionFn,
     set_log_level_board_controller: LogLevelFn,
     set_log_file_board_controller: LogFileFn,
+    get_board_descr: DescrFn,
+    get_board_presets: PresetsFn,
 }
 
 /// BrainFlow's library, loaded. Boards hold it in an `Arc`, so it stays loaded while any
@@ -129,6 +136,8 @@ impl BrainFlowLibrary {
                 get_version_board_controller: export(&library, path, "get_version_board_controller")?,
                 set_log_level_board_controller: export(&library, path, "set_log_level_board_controller")?,
                 set_log_file_board_controller: export(&library, path, "set_log_file_board_controller")?,
+                get_board_descr: export(&library, path, "get_board_descr")?,
+                get_board_presets: export(&library, path, "get_board_presets")?,
             }
         };
         let version = read_version(&exports).map_err(|reason| LoadError::Open { path: path.to_owned(), reason })?;
@@ -136,6 +145,10 @@ impl BrainFlowLibrary {
             return Err(LoadError::UntestedVersion { path: path.to_owned(), version, tested: TESTED_VERSIONS.join(", ") });
         }
         log::route_into_tracing(exports.set_log_file_board_controller, exports.set_log_level_board_controller);
+        // The boards only BrainFlow implements are described by BrainFlow: read once here,
+        // so every descriptor query, ours or a C API caller's, answers what it answers.
+        board_api::install_legacy_facts(|| read_legacy_facts(&exports))
+            .map_err(|e| LoadError::Open { path: path.to_owned(), reason: format!("reading its board descriptors failed: {}", e.message) })?;
         tracing::info!(path = %path.display(), version = %version, "BrainFlow library loaded as a legacy backend");
         Ok(Arc::new(BrainFlowLibrary { exports, path: path.to_owned(), version, _library: library }))
     }
@@ -153,8 +166,9 @@ impl BrainFlowLibrary {
     pub fn board(self: &Arc<Self>, board: BoardId, params: &InputParams) -> Result<BrainFlowBoard> {
         let json = CString::new(params.to_json())
             .map_err(|_| BoardError::invalid_arguments("input params contain a NUL byte"))?;
-        // A playback file has its master board's rows, as in every BrainFlow binding.
-        let layout = if board == BoardId::PlaybackFile {
+        // A playback file (and BrainFlow's streaming board) has its master board's rows, as
+        // in every BrainFlow binding.
+        let layout = if board.takes_master_layout() {
             BoardId::from_id(params.master_board).map_err(|_| {
                 BoardError::invalid_arguments(format!("master_board {} is not a board whose layout a playback file can have", params.master_board))
             })?
@@ -175,6 +189,41 @@ fn read_version(exports: &Exports) -> std::result::Result<String, String> {
     }
     buf.truncate((len.max(0) as usize).min(256));
     Ok(String::from_utf8_lossy(&buf).trim_end_matches('\0').trim().to_owned())
+}
+
+/// BrainFlow's presets and descriptors of every board only it implements.
+fn read_legacy_facts(exports: &Exports) -> Result<Vec<LegacyFacts>> {
+    LegacyBoardId::all().map(|board| read_board_facts(exports, board.board().id)).collect()
+}
+
+fn read_board_facts(exports: &Exports, id: c_int) -> Result<LegacyFacts> {
+    let mut listed = [0 as c_int; 8];
+    let mut len: c_int = 0;
+    // SAFETY: BrainFlow writes one int per preset, at most 3 (it has three presets), into
+    // an array of 8, and their number into `len`.
+    let code = unsafe { (exports.get_board_presets)(id, listed.as_mut_ptr(), &mut len) };
+    if code != 0 {
+        return Err(BoardError::new(ExitCode::from_code(code), format!("get_board_presets({id}) returned {code}")));
+    }
+    let mut presets = listed[..(len.clamp(0, 8) as usize)].iter().map(|p| Preset::from_index(*p)).collect::<Result<Vec<_>>>()?;
+    presets.sort_unstable();
+    let mut per_preset = Vec::with_capacity(presets.len());
+    for preset in &presets {
+        const MAX_DESCR: usize = 16 * 1024;
+        let mut text = vec![0u8; MAX_DESCR];
+        let mut len: c_int = 0;
+        // SAFETY: `text` holds MAX_DESCR bytes and BrainFlow writes at most max_len of them.
+        let code = unsafe { (exports.get_board_descr)(id, preset.index() as c_int, text.as_mut_ptr().cast(), &mut len, MAX_DESCR as c_int) };
+        if code != 0 {
+            return Err(BoardError::new(ExitCode::from_code(code), format!("get_board_descr({id}, {}) returned {code}", preset.index())));
+        }
+        text.truncate((len.max(0) as usize).min(MAX_DESCR));
+        let json = String::from_utf8(text).map_err(|_| BoardError::general(format!("get_board_descr({id}) is not UTF-8")))?;
+        let json = json.trim_end_matches('\0').to_owned();
+        let descriptor = board_api::BoardDescriptor::from_brainflow_json(&json)?;
+        per_preset.push(LegacyPresetFacts { preset: *preset, json, descriptor });
+    }
+    Ok(LegacyFacts { presets, per_preset })
 }
 
 /// One BrainFlow session: `(board id, params)` is its identity in BrainFlow, as in every

@@ -79,10 +79,13 @@ fn a_synthetic_session_streams_through_brainflow() {
     assert_eq!((out.rows(), out.samples()), (32, 10));
     board.get_board_data(20, Preset::Default, &mut out).unwrap();
     assert_eq!((out.rows(), out.samples()), (32, 20));
-    // Package numbers count up by one (mod 256); the marker landed in the first sample.
+    // Package numbers count up by one (mod 256); the marker landed in one sample, the first
+    // BrainFlow's thread made after the call (which thread runs first after start_stream is
+    // the scheduler's choice, so that may be the first sample or one of the next few).
     let packages = out.row(0);
     assert!(packages.windows(2).all(|w| (w[1] - w[0]).rem_euclid(256.0) == 1.0), "{packages:?}");
-    assert_eq!(out.get(31, 0), 7.0, "marker row: {:?}", out.row(31));
+    let marked: Vec<usize> = (0..out.samples()).filter(|i| out.get(31, *i) != 0.0).collect();
+    assert!(marked.len() == 1 && marked[0] < 10 && out.get(31, marked[0]) == 7.0, "marker row: {:?}", out.row(31));
     // The timestamp row is Unix seconds.
     assert!(out.get(30, 0) > 1.7e9, "{}", out.get(30, 0));
 

@@ -2,7 +2,7 @@
 
 use crate::streamer::Streamer;
 use crate::{logging, monitor, table};
-use board_api::{descriptor, BoardError, BoardId, BoardDescriptor, ChannelKind, ExitCode, InputParams, Preset, Result, SampleMatrix};
+use board_api::{descriptor, BoardError, BoardId, BoardDescriptor, ChannelKind, ExitCode, InputParams, LegacyPresetFacts, Preset, Result, SampleMatrix};
 use board_api::Board as _;
 use std::ffi::{c_char, c_double, c_int, CStr};
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -115,17 +115,32 @@ fn descr(board_id: c_int, preset: c_int) -> Result<&'static BoardDescriptor> {
             "the playback board's rows are its master board's: ask the master board's descriptor",
         ));
     }
+    if let BoardId::Legacy(legacy) = board {
+        table::legacy_facts(legacy)?;
+    }
     descriptor(board, preset)
 }
 
+/// What BrainFlow's library answered for a preset of a board only it implements; `None`
+/// for every other board.
+fn legacy_preset(board_id: c_int, preset: c_int) -> Result<Option<&'static LegacyPresetFacts>> {
+    let BoardId::Legacy(legacy) = BoardId::from_id(board_id)? else { return Ok(None) };
+    let preset = preset_of(preset)?;
+    let facts = table::legacy_facts(legacy)?;
+    facts.preset(preset).map(Some).ok_or_else(|| {
+        BoardError::new(ExitCode::UnsupportedBoardError, format!("board {} has no preset {preset:?}", BoardId::Legacy(legacy)))
+    })
+}
+
 /// The presets as BrainFlow lists them (highest first); the playback board has all three.
-fn presets_of(board: BoardId) -> Vec<Preset> {
+fn presets_of(board: BoardId) -> Result<Vec<Preset>> {
     let mut list = match board {
         BoardId::PlaybackFile => vec![Preset::Default, Preset::Auxiliary, Preset::Ancillary],
+        BoardId::Legacy(legacy) => table::legacy_facts(legacy)?.presets.clone(),
         other => other.presets().to_vec(),
     };
     list.sort_unstable_by(|a, b| b.cmp(a));
-    list
+    Ok(list)
 }
 
 fn is_playback(board_id: c_int, preset: c_int) -> Result<bool> {
@@ -598,6 +613,10 @@ pub unsafe extern "C" fn get_version_board_controller(version: *mut c_char, len:
 #[no_mangle]
 pub unsafe extern "C" fn get_board_descr(board_id: c_int, preset: c_int, board_descr: *mut c_char, len: *mut c_int, max_len: c_int) -> c_int {
     guard("get_board_descr", || {
+        if let Some(facts) = legacy_preset(board_id, preset)? {
+            // BrainFlow's own text: what its library answers, key order included.
+            return write_text(&facts.json, board_descr, len, max_len);
+        }
         if is_playback(board_id, preset)? {
             let json = serde_json::json!({ "name": PLAYBACK_NAME }).to_string();
             return write_text(&json, board_descr, len, max_len);
@@ -617,6 +636,14 @@ pub unsafe extern "C" fn get_board_descr(board_id: c_int, preset: c_int, board_d
 #[no_mangle]
 pub unsafe extern "C" fn get_device_name(board_id: c_int, preset: c_int, name: *mut c_char, len: *mut c_int, max_len: c_int) -> c_int {
     guard("get_device_name", || {
+        if let Some(facts) = legacy_preset(board_id, preset)? {
+            // Also for a board whose rows are its master's (the streaming board).
+            let json: serde_json::Value = serde_json::from_str(&facts.json).map_err(|e| BoardError::general(e.to_string()))?;
+            let device = json.get("name").and_then(|n| n.as_str()).ok_or_else(|| {
+                BoardError::new(ExitCode::UnsupportedBoardError, format!("board {board_id} has no name"))
+            })?;
+            return write_text(device, name, len, max_len);
+        }
         let device = if is_playback(board_id, preset)? { PLAYBACK_NAME } else { descr(board_id, preset)?.name };
         write_text(device, name, len, max_len)
     })
@@ -649,7 +676,7 @@ pub unsafe extern "C" fn get_eeg_names(board_id: c_int, preset: c_int, eeg_names
 #[no_mangle]
 pub unsafe extern "C" fn get_board_presets(board_id: c_int, presets: *mut c_int, len: *mut c_int) -> c_int {
     guard("get_board_presets", || {
-        let list = presets_of(BoardId::from_id(board_id)?);
+        let list = presets_of(BoardId::from_id(board_id)?)?;
         if len.is_null() {
             return Err(null("len"));
         }

@@ -1,7 +1,7 @@
 //! The runtime behind the C API and the sessions it has open, keyed as BrainFlow keys them.
 
 use crate::streamer::Streamer;
-use board_api::{Board, BoardError, BoardId, ExitCode, InputParams, Result};
+use board_api::{Board, BoardError, BoardId, ExitCode, InputParams, LegacyBoardId, LegacyFacts, Result};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use switchyard::{Runtime, Session};
@@ -49,6 +49,28 @@ pub(crate) fn runtime() -> Result<&'static Runtime> {
         Ok(runtime)
     });
     created.as_deref().map_err(|msg| BoardError::general(msg.clone()))
+}
+
+/// The facts of a board only BrainFlow implements, as BrainFlow's library answers them.
+/// The runtime loads that library when it starts (so a descriptor query may start it);
+/// without one, the board is UNSUPPORTED_BOARD_ERROR saying what to configure.
+pub(crate) fn legacy_facts(board: LegacyBoardId) -> Result<&'static LegacyFacts> {
+    if let Some(facts) = board_api::legacy_facts(board) {
+        return Ok(facts);
+    }
+    let runtime = runtime()?;
+    if let Some(facts) = board_api::legacy_facts(board) {
+        return Ok(facts);
+    }
+    let id = BoardId::Legacy(board);
+    let why = match &runtime.kind(id).knobs().legacy {
+        switchyard::dispatch::legacy::LegacyBackend::Unavailable(why) => why.to_string(),
+        _ => "it is not loaded".to_owned(),
+    };
+    Err(BoardError::new(
+        ExitCode::UnsupportedBoardError,
+        format!("board {id} is described and served only by BrainFlow's library, which is unavailable: {why}"),
+    ))
 }
 
 fn sessions() -> &'static Mutex<HashMap<SessionKey, Arc<Mutex<Entry>>>> {

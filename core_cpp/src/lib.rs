@@ -167,10 +167,10 @@ impl CppBoard {
     /// UNSUPPORTED_BOARD_ERROR. Problems with `params` (a bad seed, an unknown master board)
     /// are reported by `prepare_session`, where BrainFlow reports them.
     pub fn new(board: BoardId, params: &InputParams) -> board_api::Result<CppBoard> {
-        if !board.has_cpp_implementation() {
+        if !board.in_core_cpp() {
             return Err(BoardError::new(
                 ExitCode::UnsupportedBoardError,
-                format!("board {board} has no legacy C++ implementation"),
+                format!("board {board} has no implementation in switchyard's C++ core"),
             ));
         }
         let layout = if board == BoardId::PlaybackFile { master_descriptor(params).ok() } else { None };

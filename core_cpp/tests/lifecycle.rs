@@ -51,7 +51,8 @@ fn calls_in_the_wrong_order_answer_with_brainflow_codes() {
 
 #[test]
 fn boards_without_a_cpp_twin_are_unsupported() {
-    for id in [BoardId::Muse2, BoardId::MuseS, BoardId::GanglionNative, BoardId::Ganglion] {
+    let brainflow_only = BoardId::from_id(7).unwrap();
+    for id in [BoardId::Muse2, BoardId::MuseS, BoardId::GanglionNative, BoardId::Ganglion, brainflow_only] {
         let e = CppBoard::new(id, &InputParams::default()).unwrap_err();
         assert_eq!(e.code, ExitCode::UnsupportedBoardError, "{id}");
     }

@@ -1,12 +1,17 @@
 """Prints, as JSON, every descriptor answer BrainFlow's Python binding gets for the boards
-switchyard implements: the descriptor, names, presets, and each channel getter's list or
-error code. capi/tests/brainflow_binding.rs runs it once on BrainFlow's own library and
-once on ours and requires the same output."""
+switchyard implements (or, with the argument `all`, for every board id of BrainFlow's
+BoardIds but NO_BOARD): the descriptor, names, presets, and each channel getter's list or
+error code. capi/tests/brainflow_binding.rs and capi/tests/brainflow_boards.rs run it
+once on BrainFlow's own library and once on ours and require the same output."""
 import json
+import sys
 
-from brainflow.board_shim import BoardShim, BrainFlowError
+from brainflow.board_shim import BoardIds, BoardShim, BrainFlowError
 
-BOARDS = [-3, -1, 0, 1, 2, 38, 39, 46]
+if sys.argv[1:] == ["all"]:
+    BOARDS = [b.value for b in BoardIds if b != BoardIds.NO_BOARD]
+else:
+    BOARDS = [-3, -1, 0, 1, 2, 38, 39, 46]
 GETTERS = [
     "get_board_descr", "get_sampling_rate", "get_package_num_channel", "get_timestamp_channel",
     "get_marker_channel", "get_battery_channel", "get_num_rows", "get_eeg_names", "get_device_name",

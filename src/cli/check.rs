@@ -52,7 +52,11 @@ fn check_brainflow(config: &toggles::Config) -> anyhow::Result<u8> {
     };
     match brainflow_legacy::BrainFlowLibrary::load(&path) {
         Ok(library) => {
-            let users = if needed_by.is_empty() { "no board uses it".to_owned() } else { format!("serves the C++ path of {}", needed_by.join(", ")) };
+            let users = if needed_by.is_empty() {
+                "no board in the file uses it; it serves the boards only BrainFlow implements".to_owned()
+            } else {
+                format!("serves the C++ path of {}, and of the boards only BrainFlow implements", needed_by.join(", "))
+            };
             writeln!(std::io::stdout(), "brainflow: {} loads, BrainFlow {}; {users}", path.display(), library.version())?;
             Ok(EXIT_OK)
         }

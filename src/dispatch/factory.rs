@@ -21,9 +21,18 @@ pub fn cpp_board(board: BoardId, params: &InputParams, legacy: &LegacyBackend) -
         ));
     }
     match legacy {
-        LegacyBackend::CoreCpp => Ok(Box::new(core_cpp::CppBoard::new(board, params)?)),
         LegacyBackend::BrainFlow(library) => Ok(Box::new(library.board(board, params)?)),
+        // A board only BrainFlow implements is not supported without BrainFlow's library.
+        LegacyBackend::Unavailable(why) if board.is_legacy_only() => Err(BoardError::new(
+            ExitCode::UnsupportedBoardError,
+            format!("board {board} is implemented only by BrainFlow's library, which is unavailable: {why}"),
+        )),
         LegacyBackend::Unavailable(why) => Err(BoardError::general(format!("the C++ path of board {board} is refused: {why}"))),
+        LegacyBackend::CoreCpp if board.is_legacy_only() => Err(BoardError::new(
+            ExitCode::UnsupportedBoardError,
+            format!("board {board} is implemented only by BrainFlow's library, not by switchyard's C++ core"),
+        )),
+        LegacyBackend::CoreCpp => Ok(Box::new(core_cpp::CppBoard::new(board, params)?)),
     }
 }
 

@@ -2,7 +2,9 @@
 //! library (loaded once per path, shared by every session that uses it).
 //!
 //! A library that cannot be loaded refuses only the boards configured to use it, with
-//! the reason; everything else runs.
+//! the reason; everything else runs. Boards only BrainFlow implements always use it: with
+//! no library named they are refused, and with one named it is loaded when the runtime
+//! starts, so their descriptors are BrainFlow's from the first call.
 
 use brainflow_legacy::{BrainFlowLibrary, LoadError};
 use std::path::PathBuf;
@@ -51,6 +53,15 @@ impl BrainFlowLoader {
             return LegacyBackend::CoreCpp;
         }
         let Some(path) = brainflow_library_path(config) else {
+            if board.board.is_legacy_only() {
+                return LegacyBackend::Unavailable(
+                    format!(
+                        "no BrainFlow library is named: set brainflow.library in the config or {}",
+                        brainflow_legacy::LIBRARY_ENV
+                    )
+                    .into(),
+                );
+            }
             return LegacyBackend::Unavailable(
                 format!(
                     "{} is configured with legacy: brainflow, but no BrainFlow library is named: set brainflow.library in the config or {}",

@@ -97,7 +97,7 @@ impl Runtime {
         let snapshot = store.load_full();
         let brainflow = BrainFlowLoader::default();
         let mut kinds = BTreeMap::new();
-        for board in BoardId::ALL {
+        for board in BoardId::EVERY {
             let config = snapshot.config.board(board);
             let breaker = Arc::new(Breaker::new(config.breaker.clone(), Arc::new(SystemClock)));
             let knobs = knobs_of(config, brainflow.backend_for(&snapshot.config, config));
@@ -105,7 +105,7 @@ impl Runtime {
         }
         let shared = Arc::new(Shared {
             store: store.clone(),
-            registry: Arc::new(super::registry::Registry::new(BoardId::ALL)),
+            registry: Arc::new(super::registry::Registry::new(kinds.keys().copied())),
             brainflow,
             kinds,
             overrides: Mutex::new(Overrides::default()),

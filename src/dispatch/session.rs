@@ -913,11 +913,11 @@ impl Board for Session {
     /// A playback session has its master board's layout (BrainFlow's bindings size their
     /// buffers by it), whichever path serves it.
     fn descriptor(&self, preset: Preset) -> Result<&'static board_api::BoardDescriptor> {
-        if self.cell.board != BoardId::PlaybackFile {
+        if !self.cell.board.takes_master_layout() {
             return board_api::descriptor(self.cell.board, preset);
         }
         if preset != Preset::Default {
-            return Err(BoardError::invalid_arguments(format!("the playback board has no preset {preset:?}")));
+            return Err(BoardError::invalid_arguments(format!("board {} has no preset {preset:?}", self.cell.board)));
         }
         let master = BoardId::from_id(self.cell.params.master_board).map_err(|_| {
             BoardError::invalid_arguments(format!(

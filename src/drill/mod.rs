@@ -202,8 +202,7 @@ const ARRIVAL: Duration = Duration::from_millis(250);
 
 pub fn run_drill(args: &DrillArgs, echo: bool) -> Result<DrillReport, DrillError> {
     let board = BoardId::from_kind(&args.board).ok_or_else(|| {
-        let kinds: Vec<&str> = BoardId::ALL.iter().map(|b| b.kind()).collect();
-        DrillError::Usage(format!("unknown board `{}`; known: {}", args.board, kinds.join(", ")))
+        DrillError::Usage(format!("unknown board `{}`; known: {}", args.board, BoardId::known_kinds()))
     })?;
     let faults = args.faults.iter().map(|f| parse_fault(f)).collect::<Result<Vec<_>, _>>().map_err(DrillError::Usage)?;
     let fault_for = duration(&args.duration, "for")?;
@@ -212,6 +211,13 @@ pub fn run_drill(args: &DrillArgs, echo: bool) -> Result<DrillReport, DrillError
     let recovery_timeout = duration(&args.recovery_timeout, "recovery-timeout")?;
     if !board.has_cpp_implementation() {
         return Err(DrillError::Usage(format!("{} has no C++ implementation: there is nothing to fall back to", board.kind())));
+    }
+    if board.is_legacy_only() {
+        return Err(DrillError::Usage(format!(
+            "{} has no Rust twin (only BrainFlow's library implements it): there is no Rust path to drill; boards with twins: {}",
+            board.kind(),
+            BoardId::twinned_kinds()
+        )));
     }
     let text = std::fs::read_to_string(&args.config).map_err(|source| DrillError::Read { path: args.config.clone(), source })?;
     toggles::Config::parse(&text, &args.config).map_err(|e| DrillError::Config(e.to_string()))?;

@@ -16,9 +16,22 @@ pub use state::Operations;
 pub use telemetry::Telemetry;
 pub use totals::FleetTotals;
 
+use board_api::BoardId;
 use monitoring::{Server, ServerError, ServerOptions, Token, TokenError};
 use std::net::SocketAddr;
 use std::sync::Arc;
+
+/// The boards the status page and the metrics show: every board switchyard implements, and
+/// of the boards only BrainFlow implements those the config names or that have had a
+/// session (the other fifty-odd would be rows of zeros).
+pub fn shown_boards(runtime: &crate::Runtime) -> impl Iterator<Item = BoardId> + '_ {
+    let snapshot = runtime.store().load_full();
+    BoardId::EVERY.into_iter().filter(move |board| {
+        !board.is_legacy_only()
+            || snapshot.config.board(*board).listed
+            || runtime.kind(*board).counters.sessions_opened.load(std::sync::atomic::Ordering::Relaxed) > 0
+    })
+}
 
 /// The environment variable that may hold the operator token.
 pub const TOKEN_ENV: &str = "SWITCHYARD_CONTROL_TOKEN";

@@ -41,8 +41,7 @@ impl Operations {
 
     fn board_for(&self, name: &str) -> Result<BoardId, ControlError> {
         let board = BoardId::from_kind(name).ok_or_else(|| {
-            let kinds: Vec<&str> = BoardId::ALL.iter().map(|b| b.kind()).collect();
-            ControlError::BadRequest(format!("unknown board `{name}`; known: {}", kinds.join(", ")))
+            ControlError::BadRequest(format!("unknown board `{name}`; known: {}", BoardId::known_kinds()))
         })?;
         Ok(board)
     }
@@ -57,7 +56,7 @@ impl Operations {
         let overrides = self.runtime.overrides();
         let now = Timestamp::from_system_time(std::time::SystemTime::now());
         let mut boards = Vec::new();
-        for board in BoardId::ALL {
+        for board in BoardId::EVERY {
             let config = snapshot.config.board(board);
             let kind = self.runtime.kind(board);
             let breaker = kind.breaker.snapshot();

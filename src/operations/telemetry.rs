@@ -86,7 +86,7 @@ struct HistorySeen {
 impl Telemetry {
     /// Subscribes now, so no transition between start and the first tick is missed.
     pub fn new(state: Arc<Operations>, totals: Arc<FleetTotals>) -> Telemetry {
-        let transitions = BoardId::ALL.iter().map(|b| (*b, state.runtime.kind(*b).breaker.subscribe())).collect();
+        let transitions = BoardId::EVERY.iter().map(|b| (*b, state.runtime.kind(*b).breaker.subscribe())).collect();
         let reloads = state.runtime.store().subscribe();
         let terminal = std::io::stdout().is_terminal();
         register_series();
@@ -156,7 +156,7 @@ impl Telemetry {
                 self.state.record_event("breaker", format!("{} breaker {} -> {}: {}", board.kind(), t.from, t.to, t.cause));
             }
         }
-        for board in BoardId::ALL {
+        for board in super::shown_boards(runtime) {
             let kind = runtime.kind(board);
             let b = board.kind();
             let mut counts = [0usize; 4];
@@ -228,7 +228,7 @@ impl Telemetry {
     /// Adds a point per board to the status page's history.
     pub fn record_history(&mut self) {
         let at = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs_f64()).unwrap_or(0.0);
-        for board in BoardId::ALL {
+        for board in super::shown_boards(&self.state.runtime) {
             let kind = self.state.runtime.kind(board);
             let mut sessions = [0usize; 4];
             for s in self.state.runtime.live_sessions(board) {

@@ -8,14 +8,26 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use toggles::Path;
 
 /// Totals over the sessions served (for the run summary, the benchmark and the live view).
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct FleetTotals {
     pub delivered: AtomicU64,
     pub dropped: AtomicU64,
     pub errors: AtomicU64,
     pub polls: AtomicU64,
-    /// Indexed as [`BoardId::ALL`].
-    boards: [BoardTotals; BoardId::ALL.len()],
+    /// Indexed as [`BoardId::EVERY`].
+    boards: Box<[BoardTotals]>,
+}
+
+impl Default for FleetTotals {
+    fn default() -> Self {
+        FleetTotals {
+            delivered: AtomicU64::default(),
+            dropped: AtomicU64::default(),
+            errors: AtomicU64::default(),
+            polls: AtomicU64::default(),
+            boards: BoardId::EVERY.iter().map(|_| BoardTotals::default()).collect(),
+        }
+    }
 }
 
 /// One board's part of the totals.
@@ -53,8 +65,7 @@ pub fn path_index(path: Path) -> usize {
 
 impl FleetTotals {
     pub fn board(&self, board: BoardId) -> &BoardTotals {
-        let index = BoardId::ALL.iter().position(|b| *b == board).unwrap_or(0);
-        &self.boards[index]
+        &self.boards[board.index()]
     }
 
     pub fn record_latency(&self, board: BoardId, path: Path, seconds: f64) {
@@ -73,7 +84,7 @@ impl FleetTotals {
     /// Latency counts summed over the boards.
     pub fn latency_counts(&self) -> [[u64; LATENCY_SLOTS]; 4] {
         let mut out = [[0u64; LATENCY_SLOTS]; 4];
-        for board in &self.boards {
+        for board in self.boards.iter() {
             for (p, row) in board.latency_counts().iter().enumerate() {
                 for (b, c) in row.iter().enumerate() {
                     out[p][b] += c;

@@ -81,8 +81,7 @@ pub fn parse(text: &str, path: &Path) -> Result<Vec<SessionSpec>, SessionsError>
     let mut specs = Vec::with_capacity(file.sessions.len());
     for (i, entry) in file.sessions.into_iter().enumerate() {
         let board = BoardId::from_kind(&entry.board).ok_or_else(|| {
-            let kinds: Vec<&str> = BoardId::ALL.iter().map(|b| b.kind()).collect();
-            invalid(format!("sessions[{i}].board: unknown board `{}`; known: {}", entry.board, kinds.join(", ")))
+            invalid(format!("sessions[{i}].board: unknown board `{}`; known: {}", entry.board, BoardId::known_kinds()))
         })?;
         let label = [&entry.serial_number, &entry.serial_port, &entry.mac_address, &entry.file]
             .into_iter()
@@ -142,6 +141,14 @@ mod tests {
         assert!(err.contains("recrod"), "{err}");
         let err = parse("sessions:\n  - {board: synthetic, serial_number: A}\n  - {board: synthetic, serial_number: A}\n", Path::new("s.yaml")).unwrap_err().to_string();
         assert!(err.contains("`A`"), "{err}");
+    }
+
+    #[test]
+    fn boards_only_brainflow_implements_are_named_as_in_the_config() {
+        let specs = parse("sessions:\n  - board: freeeeg32\n    serial_port: /dev/ttyACM0\n", Path::new("s.yaml")).unwrap();
+        assert_eq!((specs[0].board.id(), specs[0].board.kind()), (17, "freeeeg32"));
+        let err = parse("sessions:\n  - board: FREEEEG32_BOARD\n", Path::new("s.yaml")).unwrap_err().to_string();
+        assert!(err.contains("every other BrainFlow board by its BoardIds name in lower case"), "{err}");
     }
 
     #[test]

@@ -165,6 +165,16 @@ pub enum Legacy {
 }
 
 impl Legacy {
+    /// A board only BrainFlow implements has only BrainFlow's library for its C++ path;
+    /// every other board has switchyard's own core unless the file says otherwise.
+    pub fn default_for(board: BoardId) -> Legacy {
+        if board.is_legacy_only() {
+            Legacy::BrainFlow
+        } else {
+            Legacy::CoreCpp
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Legacy::CoreCpp => "core_cpp",
@@ -389,7 +399,7 @@ impl BoardConfig {
             on_breaker_open: OnBreakerOpen::default(),
             follow_percent_decrease: false,
             failback: Failback::default(),
-            legacy: Legacy::CoreCpp,
+            legacy: Legacy::default_for(board),
         }
     }
 
@@ -467,17 +477,11 @@ pub fn default_path(board: BoardId) -> Path {
 
 /// Dense index of a board kind, for lock-free array lookups on the hot path.
 pub(crate) fn board_index(board: BoardId) -> usize {
-    match board {
-        BoardId::PlaybackFile => 0,
-        BoardId::Synthetic => 1,
-        BoardId::Cyton => 2,
-        BoardId::Ganglion => 3,
-        BoardId::CytonDaisy => 4,
-        BoardId::Muse2 => 5,
-        BoardId::MuseS => 6,
-        BoardId::GanglionNative => 7,
-    }
+    board.index()
 }
+
+/// How many board kinds a config holds settings for: every BrainFlow board id.
+const BOARD_COUNT: usize = BoardId::EVERY.len();
 
 /// A whole validated config.
 #[derive(Debug, Clone, PartialEq)]
@@ -489,7 +493,7 @@ pub struct Config {
     /// `legacy: brainflow` (the environment variable wins when set).
     pub brainflow_library: Option<PathBuf>,
     /// Indexed by [`board_index`]: an array, so that indexing needs no bounds check.
-    boards: Box<[BoardConfig; BoardId::ALL.len()]>,
+    boards: Box<[BoardConfig; BOARD_COUNT]>,
 }
 
 impl Default for Config {
@@ -499,7 +503,7 @@ impl Default for Config {
             log_level: LogLevel::Info,
             monitoring: MonitoringConfig::default(),
             brainflow_library: None,
-            boards: Box::new(BoardId::ALL.map(BoardConfig::unlisted)),
+            boards: Box::new(BoardId::EVERY.map(BoardConfig::unlisted)),
         }
     }
 }
@@ -510,18 +514,20 @@ impl Config {
         &self.boards[board_index(board)]
     }
 
-    pub(crate) fn boards_slice(&self) -> &[BoardConfig; BoardId::ALL.len()] {
+    pub(crate) fn boards_slice(&self) -> &[BoardConfig; BOARD_COUNT] {
         &self.boards
     }
 
-    /// Whether any board's C++ path is BrainFlow's library.
+    /// Whether any board the file names runs its C++ path on BrainFlow's library.
     pub fn uses_brainflow(&self) -> bool {
         self.boards().any(|b| b.legacy == Legacy::BrainFlow)
     }
 
-    /// Every board kind, in `BoardId::ALL` order.
+    /// The boards switchyard implements ([`BoardId::ALL`] order), then the BrainFlow-only
+    /// boards the file names. The others of those exist too (see [`Config::board`]), all
+    /// on the default path, and would only be noise in a summary.
     pub fn boards(&self) -> impl Iterator<Item = &BoardConfig> {
-        BoardId::ALL.iter().map(move |b| self.board(*b))
+        BoardId::EVERY.iter().map(move |b| self.board(*b)).filter(|b| !b.board.is_legacy_only() || b.listed)
     }
 
     /// Parses and validates YAML text. `file` names the source in errors.
@@ -719,10 +725,9 @@ struct BoardKey(BoardId);
 impl<'de> Deserialize<'de> for BoardKey {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let name = String::deserialize(d)?;
-        BoardId::from_kind(&name).map(BoardKey).ok_or_else(|| {
-            let known: Vec<&str> = BoardId::ALL.iter().map(|b| b.kind()).collect();
-            de::Error::custom(format!("unknown board `{name}`; known boards: {}", known.join(", ")))
-        })
+        BoardId::from_kind(&name)
+            .map(BoardKey)
+            .ok_or_else(|| de::Error::custom(format!("unknown board `{name}`; known boards: {}", BoardId::known_kinds())))
     }
 }
 
@@ -1011,6 +1016,19 @@ impl RawConfig {
 }
 
 fn check_mode_available(board: BoardId, mode: &Spanned<Path>, field: String, file: &FsPath) -> Result<(), ConfigError> {
+    if board.is_legacy_only() && mode.value != Path::Cpp {
+        return Err(ConfigError::at(
+            file,
+            mode,
+            field,
+            format!(
+                "{} has no Rust twin (only BrainFlow's library implements it), so `{}` is not available; use cpp. Boards with Rust twins: {}",
+                board.kind(),
+                mode.value,
+                BoardId::twinned_kinds()
+            ),
+        ));
+    }
     if mode.value.needs_cpp() && !board.has_cpp_implementation() {
         return Err(ConfigError::at(
             file,
@@ -1081,7 +1099,7 @@ impl RawBoard {
             Some(raw) => raw_breaker(raw, &format!("{prefix}.breaker"), file)?,
         };
         let legacy = match &self.legacy {
-            None => Legacy::CoreCpp,
+            None => Legacy::default_for(board),
             Some(l) => {
                 validate_legacy(board, l, mode, &targeting, prefix, file)?;
                 l.value
@@ -1114,6 +1132,10 @@ impl RawBoard {
 /// only; and a Rust-only board has no C++ path to give it.
 fn validate_legacy(board: BoardId, legacy: &Spanned<Legacy>, mode: Path, targeting: &[TargetingRule], prefix: &str, file: &FsPath) -> Result<(), ConfigError> {
     if legacy.value != Legacy::BrainFlow {
+        if board.is_legacy_only() {
+            return Err(ConfigError::at(file, legacy, format!("{prefix}.legacy"), format!(
+                "switchyard's C++ core has no {} board: only BrainFlow's library serves it; remove legacy (it is brainflow for this board)", board.kind())));
+        }
         return Ok(());
     }
     if !board.has_cpp_implementation() {

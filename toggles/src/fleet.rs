@@ -98,10 +98,10 @@ pub fn read_inventory(file: &FsPath, board: Option<BoardId>) -> Result<Vec<Devic
         for (name, value) in columns.iter().zip(record.iter()) {
             match name.as_str() {
                 "board" => {
-                    row_board = Some(BoardId::from_kind(value).ok_or_else(|| {
-                        let known: Vec<&str> = BoardId::ALL.iter().map(|b| b.kind()).collect();
-                        at(line, format!("unknown board `{value}`; known boards: {}", known.join(", ")))
-                    })?);
+                    row_board = Some(
+                        BoardId::from_kind(value)
+                            .ok_or_else(|| at(line, format!("unknown board `{value}`; known boards: {}", BoardId::known_kinds())))?,
+                    );
                 }
                 "serial_number" => params.serial_number = value.to_owned(),
                 "mac_address" => params.mac_address = value.to_owned(),
@@ -219,7 +219,7 @@ pub struct FleetReport {
 pub fn explain_fleet(current: &Config, proposed: Option<&Config>, devices: &[Device], now: Timestamp) -> FleetReport {
     let mut boards: BTreeMap<usize, BoardFleet> = BTreeMap::new();
     for device in devices {
-        let order = BoardId::ALL.iter().position(|b| *b == device.board).unwrap_or(usize::MAX);
+        let order = device.board.index();
         let entry = boards.entry(order).or_insert_with(|| BoardFleet {
             board: device.board.kind(),
             devices: 0,

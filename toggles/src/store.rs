@@ -401,7 +401,7 @@ pub fn summarize_changes(old: &Config, new: &Config) -> Vec<String> {
             new.monitoring.allowed_hosts.join(", ")
         ));
     }
-    for board in BoardId::ALL {
+    for board in BoardId::EVERY {
         let (a, b) = (old.board(board), new.board(board));
         if a == b {
             continue;

@@ -357,3 +357,52 @@ fn legacy_brainflow_is_refused_where_it_cannot_serve() {
     assert_eq!(config.brainflow_library.as_deref(), Some(Path::new("/opt/brainflow/lib/libBoardController.so")));
     assert!(config.uses_brainflow());
 }
+
+#[test]
+fn boards_only_brainflow_implements_are_named_as_brainflow_names_them_and_run_only_cpp() {
+    let twinned = "playback, synthetic, cyton, cyton_daisy, muse_2, muse_s, ganglion_native";
+    assert_eq!(
+        message("boards:\n  brainbit: rust\n"),
+        format!(":2:13: boards.brainbit.mode: brainbit has no Rust twin (only BrainFlow's library implements it), so `rust` is not available; use cpp. Boards with Rust twins: {twinned}")
+    );
+    for mode in ["shadow", "standby"] {
+        let e = message(&format!("boards:\n  unicorn:\n    mode: {mode}\n"));
+        assert!(e.contains(&format!("boards.unicorn.mode: unicorn has no Rust twin (only BrainFlow's library implements it), so `{mode}` is not available; use cpp. Boards with Rust twins: {twinned}")), "{e}");
+    }
+    let e = message("boards:\n  galea:\n    mode: cpp\n    targeting:\n      - serve: rust\n        serial_number: [G1]\n");
+    assert!(e.contains("boards.galea.targeting[0].serve: galea has no Rust twin"), "{e}");
+    let e = message("boards:\n  freeeeg32:\n    mode: cpp\n    legacy: core_cpp\n");
+    assert!(e.contains("boards.freeeeg32.legacy: switchyard's C++ core has no freeeeg32 board: only BrainFlow's library serves it"), "{e}");
+    let e = message("boards:\n  brainbit_board: cpp\n");
+    assert!(e.contains("unknown board `brainbit_board`") && e.contains("every other BrainFlow board by its BoardIds name in lower case without `_board`"), "{e}");
+
+    // Accepted: mode cpp, its legacy BrainFlow's library whether the file says so or not.
+    let dir = tempfile::tempdir().unwrap();
+    let path = write(dir.path(), "bf.yaml", b"boards:\n  brainbit: cpp\n  neuropawn_knight_imu:\n    mode: cpp\n    legacy: brainflow\n    breaker: { minimum_calls: 5 }\n");
+    let (config, _) = toggles::load_file(&path).unwrap();
+    let brainbit = board_api::BoardId::from_id(7).unwrap();
+    let knight_imu = board_api::BoardId::from_id(66).unwrap();
+    for board in [brainbit, knight_imu] {
+        assert!(config.board(board).listed);
+        assert_eq!(config.board(board).legacy, toggles::Legacy::BrainFlow);
+    }
+    assert_eq!(config.board(knight_imu).breaker.minimum_calls, 5);
+    assert!(config.uses_brainflow());
+    let listed: Vec<&str> = config.boards().map(|b| b.board.kind()).filter(|k| k.starts_with("brainbit") || k.starts_with("neuropawn")).collect();
+    assert_eq!(listed, ["brainbit", "neuropawn_knight_imu"]);
+    // Unnamed, such a board is still cpp on BrainFlow's library, and not in the summary.
+    let unicorn = board_api::BoardId::from_id(8).unwrap();
+    assert_eq!(config.board(unicorn).legacy, toggles::Legacy::BrainFlow);
+    assert_eq!(config.board(unicorn).mode, toggles::Path::Cpp);
+    assert!(!config.boards().any(|b| b.board == unicorn));
+}
+
+#[test]
+fn the_dongles_ganglion_runs_only_on_brainflows_library() {
+    let e = message("boards:\n  ganglion: rust\n");
+    assert!(e.contains("boards.ganglion.mode: ganglion has no Rust twin (only BrainFlow's library implements it), so `rust` is not available; use cpp"), "{e}");
+    let dir = tempfile::tempdir().unwrap();
+    let path = write(dir.path(), "g.yaml", b"boards:\n  ganglion: cpp\n");
+    let (config, _) = toggles::load_file(&path).unwrap();
+    assert_eq!(config.board(board_api::BoardId::Ganglion).legacy, toggles::Legacy::BrainFlow);
+}
