@@ -69,6 +69,21 @@ pub fn clock_seed() -> u64 {
 /// and `rust` paths against BrainFlow's library (its board owns its device).
 pub fn stream(kind: &Arc<BoardKind>, session: u64, params: &InputParams, path: Path) -> Result<Option<Stream>> {
     let board = kind.board;
+    let (serving, both) = match path {
+        Path::Cpp => (Side::Cpp, false),
+        Path::Rust => (Side::Rust, false),
+        Path::Shadow => (Side::Cpp, true),
+        Path::Standby => (Side::Rust, true),
+    };
+    if !matches!(board, BoardId::Synthetic | BoardId::PlaybackFile | BoardId::Cyton | BoardId::CytonDaisy) {
+        if both {
+            return Err(BoardError::new(
+                ExitCode::UnsupportedBoardError,
+                format!("board {board} does not have both a C++ implementation and a Rust twin, so it cannot run in shadow or standby"),
+            ));
+        }
+        return Ok(None); // whole boards: BLE, or BrainFlow's
+    }
     let brainflow = match &kind.knobs().legacy {
         LegacyBackend::CoreCpp => None,
         LegacyBackend::BrainFlow(library) => Some(library.clone()),
@@ -77,12 +92,6 @@ pub fn stream(kind: &Arc<BoardKind>, session: u64, params: &InputParams, path: P
         LegacyBackend::Unavailable(why) => {
             return Err(BoardError::general(format!("the C++ path of board {board} is refused: {why}")))
         }
-    };
-    let (serving, both) = match path {
-        Path::Cpp => (Side::Cpp, false),
-        Path::Rust => (Side::Rust, false),
-        Path::Shadow => (Side::Cpp, true),
-        Path::Standby => (Side::Rust, true),
     };
     if brainflow.is_some() && !both {
         return Ok(None);
@@ -127,10 +136,6 @@ pub fn stream(kind: &Arc<BoardKind>, session: u64, params: &InputParams, path: P
             stream.attach_port(port, timeout);
             Ok(Some(stream))
         }
-        _ if both => Err(BoardError::new(
-            ExitCode::UnsupportedBoardError,
-            format!("board {board} has no C++ implementation, so it cannot run in shadow or standby"),
-        )),
         _ => Ok(None),
     }
 }
