@@ -161,9 +161,30 @@ fn work(shared: Arc<PoolShared>, me: Arc<Worker>, extra: bool) {
     shared.threads.fetch_sub(1, Ordering::Relaxed);
 }
 
+thread_local! {
+    /// Set while this thread queues a batch of work (see [`batch`]): waking a worker per
+    /// job would cost a context switch each.
+    static BATCHING: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
 fn enqueue(shared: &PoolShared, runnable: Arc<dyn Runnable>) {
     lock(&shared.queue).push_back((Instant::now(), runnable));
-    shared.ready.notify_one();
+    if !BATCHING.with(|b| b.get()) {
+        shared.ready.notify_one();
+    }
+}
+
+/// Runs `f`, which queues many jobs (the pump's turn over every session), and wakes the
+/// workers once at the end instead of once per job.
+pub fn batch<R>(f: impl FnOnce() -> R) -> R {
+    let shared = pool();
+    let outer = BATCHING.with(|b| b.replace(true));
+    let result = f();
+    BATCHING.with(|b| b.set(outer));
+    if !outer && !lock(&shared.queue).is_empty() {
+        shared.ready.notify_all();
+    }
+    result
 }
 
 fn watch(shared: Arc<PoolShared>) {

@@ -160,8 +160,9 @@ pub struct Stream {
     session_id: u64,
     board: BoardId,
     presets: Vec<Preset>,
-    rows: Vec<usize>,
-    marker_rows: Vec<usize>,
+    /// Rows and marker row per preset (shared with the Rust side's jobs without copying).
+    rows: Arc<[usize]>,
+    marker_rows: Arc<[usize]>,
     default_descriptor: &'static board_api::BoardDescriptor,
     recipe: Option<Recipe>,
     input: Input,
@@ -269,8 +270,8 @@ impl Stream {
             board,
             session_id,
             presets,
-            rows,
-            marker_rows,
+            rows: rows.into(),
+            marker_rows: marker_rows.into(),
             default_descriptor: default,
             recipe,
             input: Input::Clock,
@@ -649,8 +650,8 @@ impl Stream {
         let t0 = self.t0.unwrap_or(0.0);
         let serving_rust = self.serving == Side::Rust;
         let comparing = self.cpp.is_some();
-        let rows = self.rows.clone();
-        let marker_rows = self.marker_rows.clone();
+        let rows = Arc::clone(&self.rows);
+        let marker_rows = Arc::clone(&self.marker_rows);
         let board = self.board.kind();
         let markers = self.markers.clone();
         let Some(rust) = &mut self.rust else { return };
@@ -698,8 +699,12 @@ impl Stream {
                     return;
                 }
                 let (first, count) = (rust.next, (rust.due - rust.next) as usize);
+                let sizes: Vec<usize> = self.rows.iter().map(|r| r * count).collect();
                 let job = move |producer: &mut Box<dyn Producer>, fault: Fault| -> Result<()> {
                     let mut outs: [Vec<f64>; 3] = Default::default();
+                    for (out, size) in outs.iter_mut().zip(&sizes) {
+                        out.reserve_exact(*size);
+                    }
                     producer.produce(first, count, t0 + first as f64 * period, period, &mut outs)?;
                     let state = producer.generator_state();
                     deliver(&mut outs, Some(first), fault, state);
