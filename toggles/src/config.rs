@@ -354,6 +354,9 @@ pub struct BoardConfig {
     pub follow_percent_decrease: bool,
     /// Which legacy C++ serves the C++ path.
     pub legacy: Legacy,
+    /// The board's migration plan, when it has one: `mode` and `rollout` are then its
+    /// first stage's until the plan's controller overlays another stage.
+    pub migration: Option<crate::plan::MigrationPlan>,
 }
 
 impl BoardConfig {
@@ -376,6 +379,7 @@ impl BoardConfig {
             on_breaker_open: OnBreakerOpen::default(),
             follow_percent_decrease: false,
             legacy: Legacy::CoreCpp,
+            migration: None,
         }
     }
 
@@ -496,6 +500,10 @@ impl Config {
         &self.boards[board_index(board)]
     }
 
+    pub(crate) fn board_mut(&mut self, board: BoardId) -> &mut BoardConfig {
+        &mut self.boards[board_index(board)]
+    }
+
     pub(crate) fn boards_slice(&self) -> &[BoardConfig; BoardId::ALL.len()] {
         &self.boards
     }
@@ -600,7 +608,7 @@ impl ConfigError {
         }
     }
 
-    fn at<T>(file: &FsPath, span: &Spanned<T>, field: impl Into<String>, problem: impl Into<String>) -> ConfigError {
+    pub(crate) fn at<T>(file: &FsPath, span: &Spanned<T>, field: impl Into<String>, problem: impl Into<String>) -> ConfigError {
         let known = span.referenced.line() > 0;
         ConfigError {
             file: file.to_owned(),
@@ -742,7 +750,8 @@ impl<'de> Deserialize<'de> for RawBoardEntry {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawBoard {
-    mode: Spanned<Path>,
+    mode: Option<Spanned<Path>>,
+    migration: Option<Spanned<crate::plan::RawPlan>>,
     percent: Option<Spanned<Percent>>,
     ramp: Option<Spanned<RawRamp>>,
     stickiness: Option<Spanned<Stickiness>>,
@@ -965,12 +974,14 @@ impl RawConfig {
         };
         for (BoardKey(board), entry) in self.boards {
             let prefix = format!("boards.{}", board.kind());
+            let span = Spanned::new((), entry.referenced, entry.defined);
             let parsed = match entry.value {
                 RawBoardEntry::Mode(mode) => {
                     // The short form's span is the entry's own.
                     let mode = Spanned::new(mode, entry.referenced, entry.defined);
                     let raw = RawBoard {
-                        mode,
+                        mode: Some(mode),
+                        migration: None,
                         percent: None,
                         ramp: None,
                         stickiness: None,
@@ -983,9 +994,9 @@ impl RawConfig {
                         follow_percent_decrease: false,
                         legacy: None,
                     };
-                    raw.validate(board, &prefix, file)?
+                    raw.validate(board, &prefix, file, &span)?
                 }
-                RawBoardEntry::Full(raw) => raw.validate(board, &prefix, file)?,
+                RawBoardEntry::Full(raw) => raw.validate(board, &prefix, file, &span)?,
             };
             config.boards[board_index(board)] = parsed;
         }
@@ -1010,11 +1021,22 @@ fn check_mode_available(board: BoardId, mode: &Spanned<Path>, field: String, fil
 }
 
 impl RawBoard {
-    fn validate(self, board: BoardId, prefix: &str, file: &FsPath) -> Result<BoardConfig, ConfigError> {
-        check_mode_available(board, &self.mode, format!("{prefix}.mode"), file)?;
-        let mode = self.mode.value;
+    fn validate(mut self, board: BoardId, prefix: &str, file: &FsPath, entry: &Spanned<()>) -> Result<BoardConfig, ConfigError> {
+        let migration = match self.migration.take() {
+            None => None,
+            Some(raw) => Some(self.validate_migration_fields(board, raw, prefix, file)?),
+        };
+        let Some(mode_span) = &self.mode else {
+            if let Some(plan) = migration {
+                return self.finish(board, plan.stages[0].mode, Rollout::Fixed(Percent::HUNDRED), Some(plan), prefix, file);
+            }
+            return Err(ConfigError::at(file, entry, format!("{prefix}.mode"),
+                "missing field `mode`: give the board a mode (cpp, rust, shadow or standby), or a migration plan"));
+        };
+        check_mode_available(board, mode_span, format!("{prefix}.mode"), file)?;
+        let mode = mode_span.value;
         let rust_only = !board.has_cpp_implementation();
-        let rollout = match (self.percent, self.ramp) {
+        let rollout = match (self.percent.take(), self.ramp.take()) {
             (Some(_), Some(ramp)) => {
                 return Err(ConfigError::at(
                     file,
@@ -1055,6 +1077,32 @@ impl RawBoard {
             }
             (None, None) => Rollout::Fixed(Percent::HUNDRED),
         };
+        self.finish(board, mode, rollout, None, prefix, file)
+    }
+
+    /// A plan sets the mode and the percentage itself, stage by stage, so the board may
+    /// not set them too; and it walks away from C++, so the board needs a C++ side.
+    fn validate_migration_fields(&self, board: BoardId, raw: Spanned<crate::plan::RawPlan>, prefix: &str, file: &FsPath) -> Result<crate::plan::MigrationPlan, ConfigError> {
+        if !board.has_cpp_implementation() {
+            return Err(ConfigError::at(file, &raw, format!("{prefix}.migration"),
+                format!("{} has no C++ implementation to migrate from; remove the migration plan", board.kind())));
+        }
+        if let Some(mode) = &self.mode {
+            return Err(ConfigError::at(file, mode, format!("{prefix}.mode"),
+                "the migration plan sets the mode stage by stage; remove mode"));
+        }
+        if let Some(p) = &self.percent {
+            return Err(ConfigError::at(file, p, format!("{prefix}.percent"),
+                "the migration plan sets the percentage stage by stage; remove percent"));
+        }
+        if let Some(r) = &self.ramp {
+            return Err(ConfigError::at(file, r, format!("{prefix}.ramp"),
+                "a ramp and a migration plan would both set the percentage; keep one (the plan steps on evidence, the ramp on the clock)"));
+        }
+        crate::plan::validate(raw, prefix, file)
+    }
+
+    fn finish(self, board: BoardId, mode: Path, rollout: Rollout, migration: Option<crate::plan::MigrationPlan>, prefix: &str, file: &FsPath) -> Result<BoardConfig, ConfigError> {
         let mut targeting = Vec::with_capacity(self.targeting.len());
         for (i, rule) in self.targeting.into_iter().enumerate() {
             targeting.push(validate_rule(board, rule, &format!("{prefix}.targeting[{i}]"), i, file)?);
@@ -1087,6 +1135,7 @@ impl RawBoard {
             on_breaker_open: self.on_breaker_open,
             follow_percent_decrease: self.follow_percent_decrease,
             legacy,
+            migration,
         })
     }
 }

@@ -21,6 +21,7 @@ mod config;
 mod decide;
 mod fleet;
 mod hash;
+mod plan;
 mod store;
 mod strict;
 mod targeting;
@@ -31,6 +32,7 @@ pub use config::{
     default_path, BoardConfig, Config, ConfigError, FaultConfig, Legacy, LogLevel, Mode, MonitoringConfig, OnBreakerOpen, Path,
     Ramp, RampPosition, Rollout, ShadowConfig, StickinessKey, TargetingRule, MAX_CONFIG_BYTES,
 };
+pub use plan::{Check, Evidence, Measure, MigrationPlan, MinSample, OnFail, PrometheusSource, RollbackTo, Stage, MAX_BOUNDARIES};
 pub use fleet::{explain_fleet, read_inventory, BoardFleet, Change, Counts, Device, FleetReport, InventoryError, Placement, IDENTITY_COLUMNS};
 pub use decide::{BucketedBy, Decision, Reason, Rule, RuleKind, SessionIdentity};
 pub use hash::{bucket_hash, content_hash, hash_to_point, mac_bucket_hash, murmur3_32, random_hash, salt_seed, BUCKET_SEED};
