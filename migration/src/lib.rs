@@ -9,9 +9,11 @@
 //! rules ([`judge`]), the replay ([`Walk`]), the built-in PromQL of each measure
 //! ([`promql`]) and the reading of Prometheus's query answers ([`parse_query_answer`]).
 //! It does not own the HTTP client, the thread that drives a walk, or applying a stage
-//! (the binary does both, applying through the toggle store).
+//! (the binary does both, applying through the toggle store). [`exposition`] reads our own
+//! `/metrics` text back, for a host that judges its own evidence (`evidence: local`).
 #![forbid(unsafe_code)]
 
+pub mod exposition;
 mod judge;
 mod prom;
 mod walk;

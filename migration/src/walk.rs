@@ -39,6 +39,10 @@ pub struct Position {
     /// Index into the plan's stages.
     pub stage: usize,
     pub entered_at: Timestamp,
+    /// Where the stage's evidence window begins: the entry, or the last boundary at which
+    /// a condition failed. A stage advances only on a whole clean window after any
+    /// failure, minimum time and sample included.
+    pub evidence_since: Timestamp,
     /// Set by a rollback: the plan stays in `stage` until the plan is edited.
     pub halted: Option<String>,
     /// The last boundary judged and its judgement.
@@ -72,7 +76,7 @@ impl Walk {
     pub fn new(plan: MigrationPlan, board: &str, origin: Timestamp) -> Walk {
         let origin = Timestamp(origin.0.max(plan.start.0));
         let decided = plan.boundaries_before(origin);
-        Walk { position: Position { stage: 0, entered_at: origin, halted: None, last: None, decided, unanswered: None }, plan, board: board.to_owned() }
+        Walk { position: Position { stage: 0, entered_at: origin, evidence_since: origin, halted: None, last: None, decided, unanswered: None }, plan, board: board.to_owned() }
     }
 
     pub fn plan(&self) -> &MigrationPlan {
@@ -107,7 +111,7 @@ impl Walk {
             }
             let p = &self.position;
             let stage = &self.plan.stages[p.stage];
-            let asked = Asked { board: &self.board, at, since: p.entered_at, stage, measures: measures_of(stage) };
+            let asked = Asked { board: &self.board, at, since: p.evidence_since, stage, measures: measures_of(stage) };
             let readings = match source.ask(&asked) {
                 Ok(r) => r,
                 Err(Unanswered(why)) => {
@@ -130,6 +134,9 @@ impl Walk {
             if to != from || matches!(judgement.verdict, Verdict::Rollback(_)) {
                 moves.push(Move { at, from, to, verdict: judgement.verdict.clone() });
                 self.position.entered_at = at;
+                self.position.evidence_since = at;
+            } else if judgement.lines.iter().any(|l| l.state == crate::judge::CheckState::Fail) {
+                self.position.evidence_since = at;
             }
             self.position.stage = to;
             self.position.last = Some((at, judgement));
@@ -249,6 +256,28 @@ mod tests {
         assert_eq!(moves.iter().map(|m| (m.at, m.from, m.to, m.verdict.word())).collect::<Vec<_>>(), vec![(at(10), 0, 1, "advance"), (at(20), 1, 0, "rollback")]);
         assert!(walk.position().halted.as_ref().unwrap().contains("breaker_openings is 1"));
         assert_eq!(walk.position().stage, 0);
+    }
+
+    #[test]
+    fn after_a_failed_condition_the_stage_needs_a_whole_clean_window_again() {
+        let mut walk = Walk::new(plan(), "synthetic", plan().start);
+        let mut source = Script(Box::new(|a: &Asked<'_>| {
+            let mut r = clean();
+            // Mismatches seen in any window that covers 12 s to 14 s.
+            if a.stage.mode == toggles::Path::Shadow && a.since.0 <= at(12).0 && a.at.0 >= at(14).0 {
+                r.insert(Measure::ShadowMismatches, Reading::of(4.0));
+            }
+            Some(r)
+        }), 0);
+        walk.catch_up(at(30), Duration::ZERO, &mut source);
+        let p = walk.position();
+        // The boundary at 20 saw the mismatches: the window starts again there.
+        assert_eq!((p.stage, p.entered_at, p.evidence_since), (1, at(10), at(20)));
+        // 20 + 20 s of minimum time, clean: advances at 40, not before.
+        walk.catch_up(at(39), Duration::ZERO, &mut source);
+        assert_eq!(walk.position().stage, 1);
+        walk.catch_up(at(40), Duration::ZERO, &mut source);
+        assert_eq!((walk.position().stage, walk.position().entered_at), (2, at(40)));
     }
 
     #[test]

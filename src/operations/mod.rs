@@ -8,6 +8,9 @@
 //! [`crate::Runtime::set_breaker_override`]), the HTTP server and metric names (the
 //! `monitoring` crate), sessions, recordings and signals (`serve`).
 
+pub mod local_evidence;
+pub mod plans;
+pub mod prometheus;
 pub mod state;
 pub mod telemetry;
 pub mod totals;

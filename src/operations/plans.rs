@@ -1,0 +1,204 @@
+//! The migration controller: one thread that walks every board's migration plan on its
+//! evidence and applies the stage reached through the toggle store (an overlay on the
+//! file's mode and percentage, which the runtime applies as it applies a reload). Each
+//! stage change is audited and counted; where each plan stands, with the evidence so far
+//! and what the next boundary would do, is kept for the status page.
+//!
+//! With `evidence: prometheus` the stage is a function of the plan and of Prometheus's
+//! answers about each past boundary, so every host reaches the same stage at the same
+//! boundary and a restarted host replays its way back to it. Nothing local decides.
+
+use super::prometheus::PrometheusEvidence;
+use super::Operations;
+use board_api::BoardId;
+use migration::{judge, measures_of, Asked, EvidenceSource, Unanswered, Verdict, Walk};
+use monitoring::{names, MigrationCheck, MigrationView};
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+use toggles::{Evidence, MigrationPlan, Timestamp};
+
+/// How often plans are looked at: boundaries are at least 1 s apart.
+const TICK: Duration = Duration::from_millis(200);
+/// How often the evidence so far is asked for the status page's preview.
+const PREVIEW_EVERY: Duration = Duration::from_secs(1);
+
+struct Walking {
+    walk: Walk,
+    source: Box<dyn EvidenceSource + Send>,
+    settle: Duration,
+    preview: Option<(Instant, String, Vec<MigrationCheck>)>,
+}
+
+pub struct PlanController {
+    operations: Arc<Operations>,
+    walks: BTreeMap<BoardId, Walking>,
+}
+
+fn unix(t: Timestamp) -> f64 {
+    t.0 as f64 / 1000.0
+}
+
+fn source_for(plan: &MigrationPlan, operations: &Arc<Operations>) -> Result<(Box<dyn EvidenceSource + Send>, Duration), String> {
+    match &plan.evidence {
+        Evidence::Prometheus(p) => {
+            let source = PrometheusEvidence::new(p.clone()).map_err(|e| format!("cannot start the Prometheus client: {e}"))?;
+            Ok((Box::new(source), p.settle))
+        }
+        Evidence::Local => {
+            let ops = operations.clone();
+            let render = Arc::new(move || monitoring::Backend::metrics(&*ops));
+            Ok((Box::new(super::local_evidence::LocalEvidence::new(render)), Duration::ZERO))
+        }
+    }
+}
+
+impl PlanController {
+    pub fn new(operations: Arc<Operations>) -> PlanController {
+        PlanController { operations, walks: BTreeMap::new() }
+    }
+
+    pub fn run(mut self, stop: Arc<AtomicBool>) {
+        while !stop.load(Ordering::Acquire) {
+            self.tick(Timestamp::from_system_time(SystemTime::now()));
+            std::thread::sleep(TICK);
+        }
+    }
+
+    pub fn tick(&mut self, now: Timestamp) {
+        let snapshot = self.operations.runtime.store().load_full();
+        for board in BoardId::ALL {
+            let Some(plan) = &snapshot.config.board(board).migration else {
+                if self.walks.remove(&board).is_some() {
+                    self.lock_views().remove(&board);
+                }
+                continue;
+            };
+            let replace = self.walks.get(&board).is_none_or(|w| w.walk.plan() != plan);
+            if replace {
+                let (source, settle) = match source_for(plan, &self.operations) {
+                    Ok(s) => s,
+                    Err(e) => {
+                        tracing::error!(board = board.kind(), error = %e, "migration plan not walked");
+                        continue;
+                    }
+                };
+                // A plan judged on this host's own counters begins again where this
+                // process began: the counters before it are gone.
+                let origin = match plan.evidence {
+                    Evidence::Local => now,
+                    Evidence::Prometheus(_) => plan.start,
+                };
+                self.walks.insert(board, Walking { walk: Walk::new(plan.clone(), board.kind(), origin), source, settle, preview: None });
+                self.operations.record_event("migration", format!("{}: plan of {} stages from {} taken up; replaying its boundaries", board.kind(), plan.stages.len(), plan.start));
+            }
+            self.walk_board(board, now);
+        }
+    }
+
+    fn lock_views(&self) -> std::sync::MutexGuard<'_, BTreeMap<BoardId, MigrationView>> {
+        self.operations.plans.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn walk_board(&mut self, board: BoardId, now: Timestamp) {
+        let Some(w) = self.walks.get_mut(&board) else { return };
+        let unanswered_before = w.walk.position().unanswered.clone();
+        let moves = w.walk.catch_up(now, w.settle, w.source.as_mut());
+        let b = board.kind();
+        for m in &moves {
+            let plan = w.walk.plan();
+            let text = format!(
+                "{b}: {} at boundary {}: stage {} ({}) -> stage {} ({}){}",
+                m.verdict.word(),
+                m.at,
+                m.from + 1,
+                plan.stages[m.from].describe(),
+                m.to + 1,
+                plan.stages[m.to].describe(),
+                m.verdict.reason().map(|r| format!(": {r}")).unwrap_or_default()
+            );
+            tracing::warn!(target: "switchyard::audit", event = "migration_move", board = b, verdict = m.verdict.word(), from = m.from + 1, to = m.to + 1, boundary = %m.at, "{text}");
+            metrics::counter!(names::MIGRATION_MOVES_TOTAL, "board" => b, "verdict" => m.verdict.word()).increment(1);
+            self.operations.record_event("migration", text);
+        }
+        let position = w.walk.position().clone();
+        if position.unanswered.is_some() && position.unanswered != unanswered_before {
+            metrics::counter!(names::MIGRATION_UNANSWERED_TOTAL, "board" => b).increment(1);
+            if let Some((at, why)) = &position.unanswered {
+                tracing::warn!(board = b, boundary = %at, reason = %why, "migration plan holds: no evidence for the boundary");
+            }
+        }
+        metrics::gauge!(names::MIGRATION_STAGE, "board" => b).set(position.stage as f64);
+        let why = moves.last().map(|m| m.verdict.to_string()).unwrap_or_else(|| "plan position".to_owned());
+        self.operations.runtime.store().set_plan_stage(board, position.stage, &why);
+
+        // The preview: the evidence so far, judged as the next boundary would judge it.
+        let plan = w.walk.plan().clone();
+        let next = w.walk.next_boundary();
+        let stale = w.preview.as_ref().is_none_or(|(at, _, _)| at.elapsed() >= PREVIEW_EVERY) || !moves.is_empty();
+        if stale && !w.walk.finished() && now.0 >= plan.start.0 {
+            let stage = &plan.stages[position.stage];
+            let asked = Asked { board: b, at: now, since: position.evidence_since, stage, measures: measures_of(stage) };
+            let in_stage_at_next = Duration::from_millis((next.0 - position.evidence_since.0).max(0) as u64);
+            let (outcome, checks) = match w.source.ask(&asked) {
+                Ok(readings) => {
+                    let j = judge(stage, position.stage + 1 == plan.stages.len(), in_stage_at_next, &readings);
+                    (j.verdict.to_string(), j.lines.iter().map(check_view).collect())
+                }
+                Err(Unanswered(why)) => (format!("unknown: no evidence ({why})"), Vec::new()),
+            };
+            w.preview = Some((Instant::now(), outcome, checks));
+        }
+        let (state, reason) = if now.0 < plan.start.0 {
+            ("not started", None)
+        } else if let Some(h) = &position.halted {
+            ("halted", Some(h.clone()))
+        } else if position.stage + 1 == plan.stages.len() {
+            ("complete", None)
+        } else if let Some((at, why)) = &position.unanswered {
+            ("holding", Some(format!("no evidence for the boundary at {at}, asked again: {why}")))
+        } else {
+            match position.last.as_ref().map(|(_, j)| &j.verdict) {
+                Some(Verdict::Hold(r)) => ("holding", Some(r.clone())),
+                _ => ("advancing", None),
+            }
+        };
+        let (next_outcome, checks) = match (&w.preview, w.walk.finished()) {
+            (_, true) => ("nothing: the plan is finished".to_owned(), last_checks(&position)),
+            (Some((_, o, c)), false) => (o.clone(), c.clone()),
+            (None, false) => ("not judged yet".to_owned(), Vec::new()),
+        };
+        let view = MigrationView {
+            stages: plan.stages.iter().map(|s| s.describe()).collect(),
+            stage: position.stage,
+            entered_at: unix(position.entered_at),
+            evidence: match &plan.evidence {
+                Evidence::Prometheus(p) => format!("prometheus {}", p.url),
+                Evidence::Local => "local".to_owned(),
+            },
+            state: state.to_owned(),
+            reason,
+            last_boundary: position.last.as_ref().map(|(at, _)| unix(*at)),
+            next_boundary: (!w.walk.finished()).then(|| unix(next)),
+            next_outcome,
+            checks,
+        };
+        self.lock_views().insert(board, view);
+    }
+}
+
+fn check_view(l: &migration::CheckLine) -> MigrationCheck {
+    MigrationCheck {
+        measure: l.measure.as_str().to_owned(),
+        requirement: l.requirement.clone(),
+        value: l.value,
+        state: l.state.as_str().to_owned(),
+        on_fail: l.on_fail.to_owned(),
+        note: l.note.clone(),
+    }
+}
+
+fn last_checks(position: &migration::Position) -> Vec<MigrationCheck> {
+    position.last.as_ref().map(|(_, j)| j.lines.iter().map(check_view).collect()).unwrap_or_default()
+}
