@@ -127,15 +127,18 @@ fn shown(v: f64) -> String {
 
 /// Judges `stage` after `in_stage` in it, on `readings` over that time.
 ///
-/// In order: a failed rollback condition rolls back at once (even before the minimum
-/// time: a regression is not waited out); then the stage holds until its minimum time has
-/// passed; then until every minimum sample is met (missing data is never a sample); then
-/// until every condition holds (missing or NaN data never passes). Only then it advances.
+/// In order: a failed rollback condition rolls back at once (even before the minimum time
+/// or sample: a breaker that opened did open, and waiting would leave the regression in
+/// place); below a minimum sample the stage waits, and its conditions count neither as
+/// pass nor as fail (missing data is never a sample); a failed condition holds; then the
+/// minimum time holds; then missing or NaN data for a condition holds (it never passes).
+/// Only then it advances.
 pub fn judge(stage: &Stage, is_last: bool, in_stage: Duration, readings: &Readings) -> Judgement {
     let missing = |m: Measure| Reading::Missing(format!("{m} was not asked"));
     let mut lines = Vec::new();
     let mut waits: Vec<String> = Vec::new();
     let mut holds: Vec<String> = Vec::new();
+    let mut no_data: Vec<String> = Vec::new();
     let mut rollbacks: Vec<String> = Vec::new();
     let m = &stage.min_sample;
     for (wanted, measure) in [(m.shadow_comparisons, Measure::ShadowComparisons), (m.rust_calls, Measure::RustCalls), (m.sessions, Measure::Sessions)] {
@@ -167,7 +170,7 @@ pub fn judge(stage: &Stage, is_last: bool, in_stage: Duration, readings: &Readin
                 (Some(v), CheckState::Fail, None)
             }
             Reading::Missing(why) => {
-                holds.push(format!("no data for {} ({why})", check.measure));
+                no_data.push(format!("no data for {} ({why})", check.measure));
                 (None, CheckState::Waiting, Some(why))
             }
         };
@@ -177,16 +180,18 @@ pub fn judge(stage: &Stage, is_last: bool, in_stage: Duration, readings: &Readin
         Verdict::Rollback(rollbacks.join("; "))
     } else if is_last {
         Verdict::Complete
+    } else if !waits.is_empty() {
+        Verdict::Hold(format!("waiting for the minimum sample: {}", waits.join("; ")))
+    } else if !holds.is_empty() {
+        Verdict::Hold(holds.join("; "))
     } else if in_stage < stage.min_duration {
         Verdict::Hold(format!(
             "minimum time: {}s of {}s in this stage",
             in_stage.as_secs(),
             stage.min_duration.as_secs()
         ))
-    } else if !waits.is_empty() {
-        Verdict::Hold(format!("waiting for the minimum sample: {}", waits.join("; ")))
-    } else if !holds.is_empty() {
-        Verdict::Hold(holds.join("; "))
+    } else if !no_data.is_empty() {
+        Verdict::Hold(no_data.join("; "))
     } else {
         Verdict::Advance
     };
