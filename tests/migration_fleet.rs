@@ -12,7 +12,7 @@
 
 mod common;
 
-use common::http;
+use common::{http, http_with_body};
 use serde_json::Value;
 use std::io::{BufRead, BufReader};
 use std::net::{SocketAddr, TcpListener};
@@ -386,4 +386,24 @@ fn a_plan_moves_the_whole_fleet_on_shared_evidence() {
     println!("fault removed to release on both hosts: {:.1} s", now() - fixed_at);
     assert!(b.events().iter().any(|e| e.contains("SwitchyardFleetFallback resolved: synthetic breaker released")), "{:?}", b.events());
     assert_eq!(b.plan()["state"], "halted", "a rolled-back plan stays halted until the plan is edited");
+
+    // Bad webhook input: refused with the reason, audited, never applied.
+    let bearer = format!("Bearer {TOKEN}");
+    let alert = |labels: &str| format!(r#"{{"version":"4","status":"firing","alerts":[{{"status":"firing","labels":{{{labels}}}}}]}}"#);
+    let good = alert(r#""alertname":"X","board":"synthetic","switchyard_action":"force_open""#);
+    let (code, _) = http_with_body(a.addr(), "POST", "/control/alertmanager", None, &good);
+    assert_eq!(code, 401, "no token");
+    for (body, says) in [
+        (alert(r#""alertname":"X","board":"synthetic""#), "no switchyard_action label"),
+        (alert(r#""alertname":"X","board":"synthetic","switchyard_action":"reboot""#), "not an action"),
+        (alert(r#""alertname":"X","board":"toaster","switchyard_action":"force_open""#), "unknown board `toaster`"),
+        (alert(r#""alertname":"X","board":"muse_2","switchyard_action":"force_open""#), "no C++ implementation"),
+        ("garbage".to_owned(), "not Alertmanager's webhook JSON"),
+    ] {
+        let (code, text) = http_with_body(a.addr(), "POST", "/control/alertmanager", Some(&bearer), &body);
+        assert_eq!(code, 400, "{body}: {text}");
+        assert!(text.contains(says), "{body}: {text}");
+        assert!(a.events().iter().any(|e| e.contains(says)), "refusal not audited: {says}");
+    }
+    assert_eq!(a.board()["breaker_mode"], "automatic", "a refused notification changes nothing");
 }

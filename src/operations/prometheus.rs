@@ -96,3 +96,79 @@ impl EvidenceSource for PrometheusEvidence {
         Ok(readings)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::{Read, Write};
+    use std::net::TcpListener;
+
+    /// A real server on loopback that answers every request with `response` (after
+    /// `delay`), for as many requests as the test makes.
+    fn server(response: &'static str, delay: Duration) -> String {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(mut stream) = stream else { return };
+                std::thread::spawn(move || {
+                    let mut buf = [0u8; 4096];
+                    let _ = stream.read(&mut buf);
+                    std::thread::sleep(delay);
+                    let _ = stream.write_all(response.as_bytes());
+                });
+            }
+        });
+        url
+    }
+
+    fn client(url: String) -> PrometheusEvidence {
+        PrometheusEvidence::new(PrometheusSource { url, timeout: Duration::from_millis(300), settle: Duration::ZERO }).unwrap()
+    }
+
+    fn reply(status: &str, body: &str) -> &'static str {
+        Box::leak(format!("HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len()).into_boxed_str())
+    }
+
+    const AT: Timestamp = Timestamp(1_700_000_000_250);
+
+    #[test]
+    fn a_single_series_is_read_as_its_number() {
+        let body = r#"{"status":"success","data":{"resultType":"vector","result":[{"metric":{},"value":[1700000000.25,"7"]}]}}"#;
+        let c = client(server(reply("200 OK", body), Duration::ZERO));
+        assert_eq!(c.query("sum(up)", AT), Ok(Reading::Value(7.0)));
+        assert_eq!(encode("sum(x{a=\"b\"}[5s])"), "sum%28x%7Ba%3D%22b%22%7D%5B5s%5D%29");
+    }
+
+    #[test]
+    fn unreachable_slow_failing_and_garbage_answers_leave_the_boundary_unanswered() {
+        let closed = {
+            let l = TcpListener::bind("127.0.0.1:0").unwrap();
+            format!("http://{}", l.local_addr().unwrap())
+        };
+        let cases = [
+            (closed, "cannot connect"),
+            (server(reply("200 OK", "{}"), Duration::from_secs(2)), "did not answer within"),
+            (server(reply("500 Internal Server Error", "boom"), Duration::ZERO), "HTTP 500: boom"),
+            (server(reply("200 OK", "<html>proxy</html>"), Duration::ZERO), "not Prometheus's query JSON"),
+            (server(reply("503 Service Unavailable", r#"{"status":"error","errorType":"unavailable","error":"starting"}"#), Duration::ZERO), "HTTP 503"),
+        ];
+        for (url, says) in cases {
+            let e = client(url).query("sum(up)", AT).unwrap_err();
+            assert!(e.0.contains(says), "{e}");
+        }
+    }
+
+    #[test]
+    fn a_refused_query_several_series_or_none_are_missing_evidence_with_the_reason() {
+        let refused = reply("400 Bad Request", r#"{"status":"error","errorType":"bad_data","error":"1:5: parse error: unexpected"}"#);
+        let many = reply("200 OK", r#"{"status":"success","data":{"resultType":"vector","result":[{"metric":{"instance":"a"},"value":[1,"1"]},{"metric":{"instance":"b"},"value":[1,"0"]}]}}"#);
+        let none = reply("200 OK", r#"{"status":"success","data":{"resultType":"vector","result":[]}}"#);
+        for (response, says) in [(refused, "refused the query"), (many, "2 series"), (none, "no series")] {
+            match client(server(response, Duration::ZERO)).query("x", AT) {
+                Ok(Reading::Missing(why)) => assert!(why.contains(says), "{why}"),
+                other => panic!("{other:?}"),
+            }
+        }
+    }
+}
