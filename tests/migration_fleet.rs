@@ -285,6 +285,7 @@ fn a_plan_moves_the_whole_fleet_on_shared_evidence() {
     for h in hosts.iter_mut() {
         let out = Command::new(env!("CARGO_BIN_EXE_switchyard")).arg("check").arg(h.config()).output().unwrap();
         assert!(out.status.success(), "check refused the plan: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(String::from_utf8_lossy(&out.stdout).contains("migration plan from"), "{}", String::from_utf8_lossy(&out.stdout));
         h.start();
     }
     let refs: Vec<&Host> = hosts.iter().collect();
@@ -386,6 +387,13 @@ fn a_plan_moves_the_whole_fleet_on_shared_evidence() {
     println!("fault removed to release on both hosts: {:.1} s", now() - fixed_at);
     assert!(b.events().iter().any(|e| e.contains("SwitchyardFleetFallback resolved: synthetic breaker released")), "{:?}", b.events());
     assert_eq!(b.plan()["state"], "halted", "a rolled-back plan stays halted until the plan is edited");
+
+    // `explain` replays the plan from the same Prometheus and decides in its stage.
+    let out = Command::new(env!("CARGO_BIN_EXE_switchyard")).arg("explain").arg("--config").arg(a.config()).args(["--board", "synthetic", "--serial-number", "DEV-1"]).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(text.contains("path:     shadow") && text.contains("plan:     stage 2 of 4: shadow (sample 100%)") && text.contains("halted: rolled back at"), "{text}");
+    println!("{text}");
 
     // Bad webhook input: refused with the reason, audited, never applied.
     let bearer = format!("Bearer {TOKEN}");

@@ -83,6 +83,10 @@ impl Walk {
         &self.plan
     }
 
+    pub fn board(&self) -> &str {
+        &self.board
+    }
+
     pub fn position(&self) -> &Position {
         &self.position
     }

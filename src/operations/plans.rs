@@ -134,58 +134,113 @@ impl PlanController {
         self.operations.runtime.store().set_plan_stage(board, position.stage, &why);
 
         // The preview: the evidence so far, judged as the next boundary would judge it.
-        let plan = w.walk.plan().clone();
-        let next = w.walk.next_boundary();
         let stale = w.preview.as_ref().is_none_or(|(at, _, _)| at.elapsed() >= PREVIEW_EVERY) || !moves.is_empty();
-        if stale && !w.walk.finished() && now.0 >= plan.start.0 {
-            let stage = &plan.stages[position.stage];
-            let asked = Asked { board: b, at: now, since: position.evidence_since, stage, measures: measures_of(stage) };
-            let in_stage_at_next = Duration::from_millis((next.0 - position.evidence_since.0).max(0) as u64);
-            let (outcome, checks) = match w.source.ask(&asked) {
-                Ok(readings) => {
-                    let j = judge(stage, position.stage + 1 == plan.stages.len(), in_stage_at_next, &readings);
-                    (j.verdict.to_string(), j.lines.iter().map(check_view).collect())
-                }
-                Err(Unanswered(why)) => (format!("unknown: no evidence ({why})"), Vec::new()),
-            };
+        if stale {
+            let (outcome, checks) = preview(&w.walk, w.source.as_mut(), now);
             w.preview = Some((Instant::now(), outcome, checks));
         }
-        let (state, reason) = if now.0 < plan.start.0 {
-            ("not started", None)
-        } else if let Some(h) = &position.halted {
-            ("halted", Some(h.clone()))
-        } else if position.stage + 1 == plan.stages.len() {
-            ("complete", None)
-        } else if let Some((at, why)) = &position.unanswered {
-            ("holding", Some(format!("no evidence for the boundary at {at}, asked again: {why}")))
-        } else {
-            match position.last.as_ref().map(|(_, j)| &j.verdict) {
-                Some(Verdict::Hold(r)) => ("holding", Some(r.clone())),
-                _ => ("advancing", None),
-            }
-        };
-        let (next_outcome, checks) = match (&w.preview, w.walk.finished()) {
-            (_, true) => ("nothing: the plan is finished".to_owned(), last_checks(&position)),
-            (Some((_, o, c)), false) => (o.clone(), c.clone()),
-            (None, false) => ("not judged yet".to_owned(), Vec::new()),
-        };
-        let view = MigrationView {
-            stages: plan.stages.iter().map(|s| s.describe()).collect(),
-            stage: position.stage,
-            entered_at: unix(position.entered_at),
-            evidence: match &plan.evidence {
-                Evidence::Prometheus(p) => format!("prometheus {}", p.url),
-                Evidence::Local => "local".to_owned(),
-            },
-            state: state.to_owned(),
-            reason,
-            last_boundary: position.last.as_ref().map(|(at, _)| unix(*at)),
-            next_boundary: (!w.walk.finished()).then(|| unix(next)),
-            next_outcome,
-            checks,
-        };
+        let view = view_of(&w.walk, w.preview.as_ref().map(|(_, o, c)| (o.clone(), c.clone())), now);
         self.lock_views().insert(board, view);
     }
+}
+
+/// What the evidence so far would do at the next boundary, and each requirement against
+/// it: the stage's window asked at `now`, judged with the time in stage the next boundary
+/// will have.
+pub fn preview(walk: &Walk, source: &mut dyn EvidenceSource, now: Timestamp) -> (String, Vec<MigrationCheck>) {
+    let plan = walk.plan();
+    let position = walk.position();
+    if walk.finished() {
+        return ("nothing: the plan is finished".to_owned(), last_checks(position));
+    }
+    if now.0 < plan.start.0 {
+        return (format!("the plan starts at {}", plan.start), Vec::new());
+    }
+    let stage = &plan.stages[position.stage];
+    let board = walk.board();
+    let asked = Asked { board, at: now, since: position.evidence_since, stage, measures: measures_of(stage) };
+    let in_stage_at_next = Duration::from_millis((walk.next_boundary().0 - position.evidence_since.0).max(0) as u64);
+    match source.ask(&asked) {
+        Ok(readings) => {
+            let j = judge(stage, position.stage + 1 == plan.stages.len(), in_stage_at_next, &readings);
+            (j.verdict.to_string(), j.lines.iter().map(check_view).collect())
+        }
+        Err(Unanswered(why)) => (format!("unknown: no evidence ({why})"), Vec::new()),
+    }
+}
+
+/// Where a walked plan stands, for `/status`, the page and `explain`.
+pub fn view_of(walk: &Walk, preview: Option<(String, Vec<MigrationCheck>)>, now: Timestamp) -> MigrationView {
+    let plan = walk.plan();
+    let position = walk.position();
+    let (state, reason) = if now.0 < plan.start.0 {
+        ("not started", None)
+    } else if let Some(h) = &position.halted {
+        ("halted", Some(h.clone()))
+    } else if position.stage + 1 == plan.stages.len() {
+        ("complete", None)
+    } else if let Some((at, why)) = &position.unanswered {
+        ("holding", Some(format!("no evidence for the boundary at {at}, asked again: {why}")))
+    } else {
+        match position.last.as_ref().map(|(_, j)| &j.verdict) {
+            Some(Verdict::Hold(r)) => ("holding", Some(r.clone())),
+            _ => ("advancing", None),
+        }
+    };
+    let (next_outcome, checks) = preview.unwrap_or_else(|| ("not judged yet".to_owned(), Vec::new()));
+    MigrationView {
+        stages: plan.stages.iter().map(|s| s.describe()).collect(),
+        stage: position.stage,
+        entered_at: unix(position.entered_at),
+        evidence: match &plan.evidence {
+            Evidence::Prometheus(p) => format!("prometheus {}", p.url),
+            Evidence::Local => "local".to_owned(),
+        },
+        state: state.to_owned(),
+        reason,
+        last_boundary: position.last.as_ref().map(|(at, _)| unix(*at)),
+        next_boundary: (!walk.finished()).then(|| unix(walk.next_boundary())),
+        next_outcome,
+        checks,
+    }
+}
+
+/// Replays `plan` from its start to `now` against Prometheus, as every host does
+/// (`explain`); `None` for a plan judged on a host's own counters, which only that host
+/// knows.
+pub fn replay(plan: &MigrationPlan, board: BoardId, now: Timestamp) -> Option<MigrationView> {
+    let Evidence::Prometheus(p) = &plan.evidence else { return None };
+    let mut walk = Walk::new(plan.clone(), board.kind(), plan.start);
+    let view = match PrometheusEvidence::new(p.clone()) {
+        Ok(mut source) => {
+            walk.catch_up(now, p.settle, &mut source);
+            let preview = preview(&walk, &mut source, now);
+            view_of(&walk, Some(preview), now)
+        }
+        Err(e) => view_of(&walk, Some((format!("unknown: cannot start the Prometheus client: {e}"), Vec::new())), now),
+    };
+    Some(view)
+}
+
+/// A plan's view as text: `explain` prints it.
+pub fn render(view: &MigrationView) -> String {
+    use std::fmt::Write;
+    let time = |t: f64| Timestamp((t * 1000.0) as i64).to_string();
+    let mut out = String::new();
+    let _ = writeln!(out, "plan:     stage {} of {}: {} since {} ({})", view.stage + 1, view.stages.len(), view.stages[view.stage], time(view.entered_at), view.evidence);
+    let _ = writeln!(out, "          stages: {}", view.stages.join(" -> "));
+    match &view.reason {
+        Some(r) => { let _ = writeln!(out, "          {}: {r}", view.state); }
+        None => { let _ = writeln!(out, "          {}", view.state); }
+    }
+    if let Some(next) = view.next_boundary {
+        let _ = writeln!(out, "          next boundary {}: {}", time(next), view.next_outcome);
+    }
+    for c in &view.checks {
+        let value = c.value.map(|v| format!("{v:.3}")).unwrap_or_else(|| "no data".to_owned());
+        let _ = writeln!(out, "          {} {}: {value} -> {} ({})", c.measure, c.requirement, c.state, c.on_fail);
+    }
+    out
 }
 
 fn check_view(l: &migration::CheckLine) -> MigrationCheck {

@@ -435,6 +435,19 @@ impl BoardConfig {
         if self.legacy == Legacy::BrainFlow {
             s.push_str("; C++ path: BrainFlow's library");
         }
+        if let Some(plan) = &self.migration {
+            let stages: Vec<String> = plan.stages.iter().map(|st| st.describe()).collect();
+            s = format!(
+                "migration plan from {} (boundaries every {}, evidence {}): {}; before any evidence: {s}",
+                plan.start,
+                DurationText(plan.check_every),
+                match &plan.evidence {
+                    crate::plan::Evidence::Prometheus(p) => format!("prometheus {}", p.url),
+                    crate::plan::Evidence::Local => "local".to_owned(),
+                },
+                stages.join(" -> ")
+            );
+        }
         if self.faults.any() {
             s.push_str("; FAULT INJECTION ON");
         }
@@ -498,6 +511,13 @@ impl Config {
     /// The settings of one board kind (defaults when the file does not mention it).
     pub fn board(&self, board: BoardId) -> &BoardConfig {
         &self.boards[board_index(board)]
+    }
+
+    /// This config with `board` in stage `index` of its migration plan (unchanged when
+    /// the board has no such stage): what a host whose plan stands there decides on.
+    pub fn with_plan_stage(mut self, board: BoardId, index: usize) -> Config {
+        self.board_mut(board).overlay_stage(index);
+        self
     }
 
     pub(crate) fn board_mut(&mut self, board: BoardId) -> &mut BoardConfig {
