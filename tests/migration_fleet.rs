@@ -8,6 +8,7 @@
 //! - a breaker opening on one host rolls the plan back on both;
 //! - an alert routed through Alertmanager force-opens the board on both hosts and its
 //!   resolution releases it on both.
+//!
 //! Each fault-to-reaction time is printed (`cargo test -- --nocapture` shows them).
 
 mod common;

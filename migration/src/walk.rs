@@ -181,8 +181,10 @@ mod tests {
         Config::parse(PLAN, Path::new("p.yaml")).unwrap().board(board_api::BoardId::Synthetic).migration.clone().unwrap()
     }
 
-    /// Answers from a script keyed by boundary time; `None` = unreachable.
-    struct Script(Box<dyn FnMut(&Asked<'_>) -> Option<Readings>>, u32);
+    type Answers = Box<dyn FnMut(&Asked<'_>) -> Option<Readings>>;
+
+    /// Answers from a script keyed by boundary time; `None` = unreachable. Counts questions.
+    struct Script(Answers, u32);
 
     impl EvidenceSource for Script {
         fn ask(&mut self, asked: &Asked<'_>) -> Result<Readings, Unanswered> {
