@@ -416,3 +416,46 @@ fn a_plan_moves_the_whole_fleet_on_shared_evidence() {
     }
     assert_eq!(a.board()["breaker_mode"], "automatic", "a refused notification changes nothing");
 }
+
+/// One host, no Prometheus: `evidence: local` judges the host's own metrics, and a
+/// restart begins the plan again at its first stage.
+#[test]
+fn a_single_host_plan_on_its_own_counters_advances_and_a_restart_begins_it_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let start_secs = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).unwrap().as_secs();
+    let plan = format!(
+        "    migration:
+      start: {}
+      check_every: 1s
+      evidence: local
+      stages:
+        - mode: cpp
+          min_sample: {{ shadow_comparisons: 50 }}
+          checks:
+            - {{ measure: shadow_mismatches, max: 0 }}
+        - mode: shadow
+          min_duration: 2s
+          min_sample: {{ shadow_comparisons: 50 }}
+          checks:
+            - {{ measure: shadow_mismatches, max: 0 }}
+        - mode: rust
+          percent: 100
+",
+        rfc3339(start_secs)
+    );
+    std::fs::write(dir.path().join("switchyard.yaml"), host_yaml(&plan, "")).unwrap();
+    std::fs::write(dir.path().join("sessions.yaml"), SESSIONS).unwrap();
+    let mut host = Host { name: "single", dir: dir.path().to_owned(), port: free_port(), process: None };
+    host.start();
+    wait_hosts("the single host's plan complete on its own evidence", [&host, &host], || host.plan()["state"] == "complete");
+    assert_eq!(host.plan()["evidence"], "local");
+    assert_eq!(host.board()["mode"], "rust");
+    host.stop();
+    let restarted_at = now();
+    host.start();
+    wait_hosts("the plan taken up again after the restart", [&host, &host], || !host.plan().is_null());
+    let p = host.plan();
+    assert!(p["stage"] == 0 || p["entered_at"].as_f64().unwrap() >= restarted_at.floor(), "a restart begins a local plan again: {p}");
+    wait_hosts("the plan re-earned after the restart", [&host, &host], || host.plan()["state"] == "complete");
+    assert!(host.plan()["entered_at"].as_f64().unwrap() >= restarted_at.floor(), "the last stage was earned again after the restart: {}", host.plan());
+}

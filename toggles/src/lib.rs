@@ -1,13 +1,15 @@
 //! Toggles: for this session of this board, which implementation runs, and why.
 //!
 //! This crate owns the YAML config (model, validation with file/line/column/field
-//! errors), sticky percentage bucketing, time-stepped ramps, targeting rules, the
+//! errors), sticky percentage bucketing, time-stepped ramps, the schema of migration
+//! plans (and the stage overlay the store keeps for them), targeting rules, the
 //! decision with its OpenFeature-style reason, the lock-free [`ToggleStore`] with its
 //! audit trail, and hot reload. It also answers `check` and `explain` for the CLI,
 //! `explain` also for a whole inventory of devices against a proposed config.
 //!
-//! It does not own the breaker's state machine (the `breaker` crate: this crate only
-//! parses its settings into `breaker::BreakerConfig`), nor the per-session dispatch that
+//! It does not own judging a plan's evidence (the `migration` crate), nor the breaker's
+//! state machine (the `breaker` crate: this crate only parses its settings into
+//! `breaker::BreakerConfig`), nor the per-session dispatch that
 //! layers the breaker over a decision, nor fault injection itself (it parses `faults:`
 //! for the dispatcher).
 //!

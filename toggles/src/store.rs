@@ -260,6 +260,8 @@ impl ToggleStore {
             Ok(c) => c,
             Err(e) => return self.reject(&mut state, &current, Some(content_hash), e),
         };
+        // An edited plan starts from its first stage until its controller has walked it.
+        state.plan_stages.retain(|board, _| config.board(*board).migration == current.config.board(*board).migration);
         overlay_plan_stages(&mut config, &state.plan_stages);
         let was_rejected = state.last_rejection.take().is_some();
         if config == current.config {
@@ -305,13 +307,16 @@ impl ToggleStore {
     pub fn set_plan_stage(&self, board: BoardId, index: usize, why: &str) -> Option<u64> {
         let mut state = lock(&self.reload);
         let current = self.current.load_full();
-        let mut config = current.config.clone();
-        let from = config.board(board).plan_stage();
-        if from == Some(index) || !config.board_mut(board).overlay_stage(index) {
-            state.plan_stages.insert(board, index);
+        let has_stage = current.config.board(board).migration.as_ref().is_some_and(|p| index < p.stages.len());
+        if !has_stage {
             return None;
         }
         state.plan_stages.insert(board, index);
+        if current.config.board(board).plan_stage() == Some(index) {
+            return None;
+        }
+        let mut config = current.config.clone();
+        config.board_mut(board).overlay_stage(index);
         let stages = config.board(board).migration.as_ref().map_or(0, |p| p.stages.len());
         let stage = config.board(board).migration.as_ref().map(|p| p.stages[index].describe()).unwrap_or_default();
         let generation = current.generation + 1;
