@@ -101,10 +101,21 @@ impl Walk {
         self.position.halted.is_some() || self.position.stage + 1 == self.plan.stages.len()
     }
 
-    /// Decides, in order, every boundary `settle` or more before `now`, stopping at the
-    /// first one `source` cannot answer. Returns the stage changes made.
-    pub fn catch_up(&mut self, now: Timestamp, settle: Duration, source: &mut dyn EvidenceSource) -> Vec<Move> {
-        let due = self.plan.boundaries_before(Timestamp(now.0.saturating_sub(settle.as_millis() as i64)));
+    /// How many boundaries are due at `now` and not decided yet.
+    pub fn behind(&self, now: Timestamp, settle: Duration) -> u64 {
+        self.due(now, settle).saturating_sub(self.position.decided)
+    }
+
+    fn due(&self, now: Timestamp, settle: Duration) -> u64 {
+        self.plan.boundaries_before(Timestamp(now.0.saturating_sub(settle.as_millis() as i64)))
+    }
+
+    /// Decides, in order, every boundary `settle` or more before `now` (at most `budget`
+    /// of them, so a long replay is spread over several calls), stopping at the first one
+    /// `source` cannot answer. Returns the stage changes made.
+    pub fn catch_up(&mut self, now: Timestamp, settle: Duration, source: &mut dyn EvidenceSource, budget: u64) -> Vec<Move> {
+        let due = self.due(now, settle);
+        let due = if self.finished() { due } else { due.min(self.position.decided.saturating_add(budget)) };
         let mut moves = Vec::new();
         while self.position.decided < due {
             let k = self.position.decided + 1;
@@ -205,24 +216,24 @@ mod tests {
     fn clean_evidence_walks_the_plan_at_its_boundaries_and_a_replay_agrees() {
         let mut walk = Walk::new(plan(), "synthetic", plan().start);
         let mut source = Script(Box::new(|_| Some(clean())), 0);
-        assert!(walk.catch_up(at(9), Duration::ZERO, &mut source).is_empty());
-        let moves = walk.catch_up(at(10), Duration::ZERO, &mut source);
+        assert!(walk.catch_up(at(9), Duration::ZERO, &mut source, u64::MAX).is_empty());
+        let moves = walk.catch_up(at(10), Duration::ZERO, &mut source, u64::MAX);
         assert_eq!(moves.iter().map(|m| (m.at, m.to)).collect::<Vec<_>>(), vec![(at(10), 1)]);
         // Shadow needs 20 s: held at 20, advanced at 30.
-        walk.catch_up(at(25), Duration::ZERO, &mut source);
+        walk.catch_up(at(25), Duration::ZERO, &mut source, u64::MAX);
         assert_eq!(walk.position().stage, 1);
         assert!(matches!(&walk.position().last, Some((_, j)) if j.verdict.word() == "hold"));
-        walk.catch_up(at(31), Duration::ZERO, &mut source);
+        walk.catch_up(at(31), Duration::ZERO, &mut source, u64::MAX);
         assert_eq!((walk.position().stage, walk.position().entered_at), (2, at(30)));
         assert!(walk.finished());
         let asked = source.1;
         // A host that starts later replays the same boundaries and lands in the same place.
         let mut late = Walk::new(plan(), "synthetic", plan().start);
-        late.catch_up(at(31), Duration::ZERO, &mut Script(Box::new(|_| Some(clean())), 0));
+        late.catch_up(at(31), Duration::ZERO, &mut Script(Box::new(|_| Some(clean())), 0), u64::MAX);
         assert_eq!(late.position().stage, walk.position().stage);
         assert_eq!(late.position().entered_at, walk.position().entered_at);
         // Finished: no further questions.
-        walk.catch_up(at(500), Duration::ZERO, &mut source);
+        walk.catch_up(at(500), Duration::ZERO, &mut source, u64::MAX);
         assert_eq!(source.1, asked);
     }
 
@@ -230,21 +241,25 @@ mod tests {
     fn an_unanswered_boundary_holds_the_plan_until_it_is_answered() {
         let mut walk = Walk::new(plan(), "synthetic", plan().start);
         let mut down = Script(Box::new(|_| None), 0);
-        assert!(walk.catch_up(at(45), Duration::ZERO, &mut down).is_empty());
+        assert!(walk.catch_up(at(45), Duration::ZERO, &mut down, u64::MAX).is_empty());
         assert_eq!(walk.position().stage, 0);
         assert_eq!(walk.position().unanswered, Some((at(10), "connection refused".to_owned())));
-        let moves = walk.catch_up(at(45), Duration::ZERO, &mut Script(Box::new(|_| Some(clean())), 0));
-        assert_eq!(moves.len(), 2);
+        let mut up = Script(Box::new(|_| Some(clean())), 0);
+        // A budget of two boundaries per call: 10 (advance) and 20 (minimum time) now.
+        let moves = walk.catch_up(at(45), Duration::ZERO, &mut up, 2);
+        assert_eq!((moves.len(), walk.behind(at(45), Duration::ZERO)), (1, 2));
         assert_eq!(walk.position().unanswered, None);
+        let moves = walk.catch_up(at(45), Duration::ZERO, &mut up, 2);
+        assert_eq!((moves.len(), walk.behind(at(45), Duration::ZERO), walk.position().stage), (1, 0, 2));
     }
 
     #[test]
     fn the_settle_time_keeps_a_boundary_undecided_until_its_scrapes_landed() {
         let mut walk = Walk::new(plan(), "synthetic", plan().start);
         let mut source = Script(Box::new(|_| Some(clean())), 0);
-        walk.catch_up(at(11), Duration::from_secs(2), &mut source);
+        walk.catch_up(at(11), Duration::from_secs(2), &mut source, u64::MAX);
         assert_eq!((walk.position().decided, source.1), (0, 0));
-        walk.catch_up(at(12), Duration::from_secs(2), &mut source);
+        walk.catch_up(at(12), Duration::from_secs(2), &mut source, u64::MAX);
         assert_eq!(walk.position().decided, 1);
     }
 
@@ -258,7 +273,7 @@ mod tests {
             }
             Some(r)
         }), 0);
-        let moves = walk.catch_up(at(60), Duration::ZERO, &mut source);
+        let moves = walk.catch_up(at(60), Duration::ZERO, &mut source, u64::MAX);
         assert_eq!(moves.iter().map(|m| (m.at, m.from, m.to, m.verdict.word())).collect::<Vec<_>>(), vec![(at(10), 0, 1, "advance"), (at(20), 1, 0, "rollback")]);
         assert!(walk.position().halted.as_ref().unwrap().contains("breaker_openings is 1"));
         assert_eq!(walk.position().stage, 0);
@@ -275,14 +290,14 @@ mod tests {
             }
             Some(r)
         }), 0);
-        walk.catch_up(at(30), Duration::ZERO, &mut source);
+        walk.catch_up(at(30), Duration::ZERO, &mut source, u64::MAX);
         let p = walk.position();
         // The boundary at 20 saw the mismatches: the window starts again there.
         assert_eq!((p.stage, p.entered_at, p.evidence_since), (1, at(10), at(20)));
         // 20 + 20 s of minimum time, clean: advances at 40, not before.
-        walk.catch_up(at(39), Duration::ZERO, &mut source);
+        walk.catch_up(at(39), Duration::ZERO, &mut source, u64::MAX);
         assert_eq!(walk.position().stage, 1);
-        walk.catch_up(at(40), Duration::ZERO, &mut source);
+        walk.catch_up(at(40), Duration::ZERO, &mut source, u64::MAX);
         assert_eq!((walk.position().stage, walk.position().entered_at), (2, at(40)));
     }
 

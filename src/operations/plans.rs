@@ -21,6 +21,9 @@ use toggles::{Evidence, MigrationPlan, Timestamp};
 
 /// How often plans are looked at: boundaries are at least 1 s apart.
 const TICK: Duration = Duration::from_millis(200);
+/// Boundaries replayed per tick at most: a restart of a long-running plan catches up
+/// over several ticks, showing "replaying" meanwhile, instead of stalling the thread.
+const REPLAY_PER_TICK: u64 = 100;
 /// How often the evidence so far is asked for the status page's preview.
 const PREVIEW_EVERY: Duration = Duration::from_secs(1);
 
@@ -104,7 +107,7 @@ impl PlanController {
     fn walk_board(&mut self, board: BoardId, now: Timestamp) {
         let Some(w) = self.walks.get_mut(&board) else { return };
         let unanswered_before = w.walk.position().unanswered.clone();
-        let moves = w.walk.catch_up(now, w.settle, w.source.as_mut());
+        let moves = w.walk.catch_up(now, w.settle, w.source.as_mut(), REPLAY_PER_TICK);
         let b = board.kind();
         for m in &moves {
             let plan = w.walk.plan();
@@ -139,7 +142,7 @@ impl PlanController {
             let (outcome, checks) = preview(&w.walk, w.source.as_mut(), now);
             w.preview = Some((Instant::now(), outcome, checks));
         }
-        let view = view_of(&w.walk, w.preview.as_ref().map(|(_, o, c)| (o.clone(), c.clone())), now);
+        let view = view_of(&w.walk, w.preview.as_ref().map(|(_, o, c)| (o.clone(), c.clone())), now, w.walk.behind(now, w.settle));
         self.lock_views().insert(board, view);
     }
 }
@@ -170,7 +173,7 @@ pub fn preview(walk: &Walk, source: &mut dyn EvidenceSource, now: Timestamp) -> 
 }
 
 /// Where a walked plan stands, for `/status`, the page and `explain`.
-pub fn view_of(walk: &Walk, preview: Option<(String, Vec<MigrationCheck>)>, now: Timestamp) -> MigrationView {
+pub fn view_of(walk: &Walk, preview: Option<(String, Vec<MigrationCheck>)>, now: Timestamp, behind: u64) -> MigrationView {
     let plan = walk.plan();
     let position = walk.position();
     let (state, reason) = if now.0 < plan.start.0 {
@@ -179,6 +182,8 @@ pub fn view_of(walk: &Walk, preview: Option<(String, Vec<MigrationCheck>)>, now:
         ("halted", Some(h.clone()))
     } else if position.stage + 1 == plan.stages.len() {
         ("complete", None)
+    } else if behind > 1 && position.unanswered.is_none() {
+        ("replaying", Some(format!("{behind} past boundaries still to replay from Prometheus's history")))
     } else if let Some((at, why)) = &position.unanswered {
         ("holding", Some(format!("no evidence for the boundary at {at}, asked again: {why}")))
     } else {
@@ -213,11 +218,11 @@ pub fn replay(plan: &MigrationPlan, board: BoardId, now: Timestamp) -> Option<Mi
     let mut walk = Walk::new(plan.clone(), board.kind(), plan.start);
     let view = match PrometheusEvidence::new(p.clone()) {
         Ok(mut source) => {
-            walk.catch_up(now, p.settle, &mut source);
+            walk.catch_up(now, p.settle, &mut source, u64::MAX);
             let preview = preview(&walk, &mut source, now);
-            view_of(&walk, Some(preview), now)
+            view_of(&walk, Some(preview), now, 0)
         }
-        Err(e) => view_of(&walk, Some((format!("unknown: cannot start the Prometheus client: {e}"), Vec::new())), now),
+        Err(e) => view_of(&walk, Some((format!("unknown: cannot start the Prometheus client: {e}"), Vec::new())), now, 0),
     };
     Some(view)
 }
