@@ -426,6 +426,40 @@ mod tests {
     }
 
     #[test]
+    fn a_plan_shows_its_stages_where_it_stands_and_each_condition() {
+        let now = 10_000.0;
+        let plan = crate::status::MigrationView {
+            stages: vec!["cpp".into(), "shadow (sample 100%)".into(), "rust 50%".into()],
+            stage: 1,
+            entered_at: now - 60.0,
+            evidence: "prometheus http://127.0.0.1:9090".into(),
+            state: "holding".into(),
+            reason: Some("shadow_mismatches is 3 (at most 0 allowed)".into()),
+            last_boundary: Some(now - 2.0),
+            next_boundary: Some(now + 8.0),
+            next_outcome: "hold: shadow_mismatches is 3 (at most 0 allowed)".into(),
+            checks: vec![crate::status::MigrationCheck {
+                measure: "shadow_mismatches".into(),
+                requirement: "<= 0".into(),
+                value: Some(3.0),
+                state: "fail".into(),
+                on_fail: "hold".into(),
+                note: None,
+            }],
+        };
+        let doc = StatusDocument {
+            generated_at: now,
+            boards: vec![BoardStatus { board: "cyton".into(), breaker_state: "CLOSED".into(), migration: Some(plan), ..Default::default() }],
+            ..Default::default()
+        };
+        let html = render(&doc);
+        assert!(html.contains("<span class=\"step now\">shadow (sample 100%) ◀ now</span>"), "{html}");
+        assert!(html.contains("<span class=\"step done\">cpp</span>"), "{html}");
+        assert!(html.contains("plan <b>holding</b>") && html.contains(": shadow_mismatches is 3 (at most 0 allowed)"), "{html}");
+        assert!(html.contains("next boundary") && html.contains("shadow_mismatches &lt;= 0: 3 <b>fail</b> (hold)"), "{html}");
+    }
+
+    #[test]
     fn times_are_utc_iso_8601_with_how_long_ago() {
         assert_eq!(iso_utc(0.0), "1970-01-01T00:00:00Z");
         assert_eq!(iso_utc(1_796_156_971.021), "2026-12-01T20:29:31Z");
