@@ -13,7 +13,8 @@ missing() {
 
 [ -z "$(missing)" ] && exit 0
 
-exec 9>"${TMPDIR:-/tmp}/switchyard-prometheus-install.lock"
+# The lock is this script itself: every caller has it, and nothing is left behind.
+exec 9<"$0"
 flock 9
 need=$(missing)
 [ -z "$need" ] && exit 0
