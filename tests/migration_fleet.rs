@@ -5,6 +5,7 @@
 //! - Rust corruption injected on one host holds it on both, and it advances again on
 //!   both once the fault is gone and a whole clean window has passed;
 //! - a restarted host replays its way back to the other's stage, at the same boundary;
+//! - Prometheus down holds the plan on both, saying why; back up, both carry on;
 //! - a breaker opening on one host rolls the plan back on both;
 //! - an alert routed through Alertmanager force-opens the board on both hosts and its
 //!   resolution releases it on both.
@@ -257,6 +258,20 @@ fn wait_hosts(what: &str, hosts: [&Host; 2], mut cond: impl FnMut() -> bool) {
     }
 }
 
+fn start_prometheus(config: &Path, dir: &Path, port: u16) -> Process {
+    Process(
+        Command::new("prometheus")
+            .arg(format!("--config.file={}", config.display()))
+            .arg(format!("--storage.tsdb.path={}", dir.join("prom-data").display()))
+            .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+            .arg("--rules.alert.resend-delay=1s")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    )
+}
+
 fn stage_of(plan: &Value) -> (u64, f64) {
     (plan["stage"].as_u64().unwrap(), plan["entered_at"].as_f64().unwrap())
 }
@@ -303,17 +318,7 @@ fn a_plan_moves_the_whole_fleet_on_shared_evidence() {
             .spawn()
             .unwrap(),
     );
-    let _prometheus = Process(
-        Command::new("prometheus")
-            .arg(format!("--config.file={}", prometheus_config.display()))
-            .arg(format!("--storage.tsdb.path={}", dir.path().join("prom-data").display()))
-            .arg(format!("--web.listen-address=127.0.0.1:{prometheus_port}"))
-            .arg("--rules.alert.resend-delay=1s")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
+    let mut prometheus = start_prometheus(&prometheus_config, dir.path(), prometheus_port);
     let (a, b) = (&hosts[0], &hosts[1]);
 
     // 1. Clean shadow evidence: stage 1 -> 2 (shadow), on both at the same boundary.
@@ -344,6 +349,20 @@ fn a_plan_moves_the_whole_fleet_on_shared_evidence() {
     wait_hosts("both hosts in stage 3 (rust 50%)", [a, b], || [a, b].iter().all(|h| h.plan()["stage"] == 2));
     assert_eq!(stage_of(&a.plan()), stage_of(&b.plan()));
     assert_eq!(b.board()["percent"], 50.0);
+
+    // Prometheus down: both hosts hold and say why; back up, both carry on from its history.
+    let held_at = stage_of(&b.plan());
+    prometheus.0.kill().unwrap();
+    prometheus.0.wait().unwrap();
+    let down_at = now();
+    let unanswered = |h: &Host| h.plan()["reason"].as_str().is_some_and(|r| r.contains("no evidence for the boundary"));
+    wait_hosts("both hosts holding for want of evidence", [a, b], || unanswered(a) && unanswered(b));
+    println!("Prometheus down to hold on both hosts: {:.1} s", now() - down_at);
+    assert_eq!((a.plan()["stage"].clone(), b.plan()["stage"].clone()), (2.into(), 2.into()), "never a move on missing evidence");
+    prometheus = start_prometheus(&prometheus_config, dir.path(), prometheus_port);
+    wait_hosts("both hosts answered again", [a, b], || !unanswered(a) && !unanswered(b));
+    assert_eq!(stage_of(&a.plan()), held_at);
+    assert_eq!(stage_of(&b.plan()), held_at);
 
     // 3. Host A restarts: it replays the boundaries and lands where B is.
     let before = stage_of(&b.plan());

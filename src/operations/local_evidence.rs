@@ -25,7 +25,9 @@ impl LocalEvidence {
 
 impl EvidenceSource for LocalEvidence {
     fn ask(&mut self, asked: &Asked<'_>) -> Result<Readings, Unanswered> {
-        let now = Timestamp::from_system_time(std::time::SystemTime::now());
+        // Kept under the time it was asked about (a boundary, or now for a preview), so a
+        // later window that starts at that boundary starts at this scrape.
+        let now = asked.at;
         let text = (self.render)();
         if text.is_empty() {
             return Err(Unanswered("this process exports no metrics (no recorder installed)".into()));
