@@ -318,7 +318,7 @@ fn a_plan_moves_the_whole_fleet_on_shared_evidence() {
             .spawn()
             .unwrap(),
     );
-    let mut prometheus = start_prometheus(&prometheus_config, dir.path(), prometheus_port);
+    let prometheus = start_prometheus(&prometheus_config, dir.path(), prometheus_port);
     let (a, b) = (&hosts[0], &hosts[1]);
 
     // 1. Clean shadow evidence: stage 1 -> 2 (shadow), on both at the same boundary.
@@ -352,14 +352,15 @@ fn a_plan_moves_the_whole_fleet_on_shared_evidence() {
 
     // Prometheus down: both hosts hold and say why; back up, both carry on from its history.
     let held_at = stage_of(&b.plan());
-    prometheus.0.kill().unwrap();
-    prometheus.0.wait().unwrap();
+    let mut stopped = prometheus;
+    stopped.0.kill().unwrap();
+    stopped.0.wait().unwrap();
     let down_at = now();
     let unanswered = |h: &Host| h.plan()["reason"].as_str().is_some_and(|r| r.contains("no evidence for the boundary"));
     wait_hosts("both hosts holding for want of evidence", [a, b], || unanswered(a) && unanswered(b));
     println!("Prometheus down to hold on both hosts: {:.1} s", now() - down_at);
     assert_eq!((a.plan()["stage"].clone(), b.plan()["stage"].clone()), (2.into(), 2.into()), "never a move on missing evidence");
-    prometheus = start_prometheus(&prometheus_config, dir.path(), prometheus_port);
+    let _prometheus = start_prometheus(&prometheus_config, dir.path(), prometheus_port);
     wait_hosts("both hosts answered again", [a, b], || !unanswered(a) && !unanswered(b));
     assert_eq!(stage_of(&a.plan()), held_at);
     assert_eq!(stage_of(&b.plan()), held_at);
