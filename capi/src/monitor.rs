@@ -105,11 +105,17 @@ fn start(runtime: &Arc<Runtime>) -> Result<Option<SocketAddr>, MonitorError> {
         "start",
         format!("monitoring endpoint of C API host process {} on {bound} (controls {})", std::process::id(), if token.is_some() { "on" } else { "off" }),
     );
-    // Telemetry runs for the life of the process: its stop flag is never set.
+    // Telemetry and the migration controller run for the life of the process: their stop
+    // flag is never set.
+    let plans = operations::plans::PlanController::new(state.clone());
     let telemetry = Telemetry::new(state, Arc::new(FleetTotals::default())).without_live_view();
     std::thread::Builder::new()
         .name("switchyard-telemetry".into())
         .spawn(move || telemetry.run(Arc::new(AtomicBool::new(false))))
+        .map_err(MonitorError::Thread)?;
+    std::thread::Builder::new()
+        .name("switchyard-migration".into())
+        .spawn(move || plans.run(Arc::new(AtomicBool::new(false))))
         .map_err(MonitorError::Thread)?;
     if let Some(file) = std::env::var_os(LISTEN_FILE_ENV).filter(|v| !v.is_empty()) {
         if let Err(e) = write_listen_file(FsPath::new(&file), bound) {

@@ -16,6 +16,95 @@ pub enum ControlAction {
     /// The breaker measures and reports but never refuses a call.
     MetricsOnly { board: String },
     KillSwitch { on: bool },
+    /// Alertmanager's webhook (`POST /control/alertmanager`): each alert that names a
+    /// board and an action applies it while firing and releases it once resolved.
+    Alerts(Vec<AlertInstruction>),
+}
+
+/// The path Alertmanager's webhook receiver posts to.
+pub const ALERTMANAGER_PATH: &str = "/control/alertmanager";
+/// Largest Alertmanager payload read (a group of a few hundred alerts).
+pub const MAX_ALERTMANAGER_BODY: usize = 256 * 1024;
+
+/// What an alert asks for, from its `switchyard_action` label.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AlertAction {
+    /// `force_open`: the board's breaker forced open (its sessions to C++).
+    ForceOpen,
+    /// `kill_switch`: every board with C++ to C++.
+    KillSwitch,
+}
+
+impl AlertAction {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AlertAction::ForceOpen => "force_open",
+            AlertAction::KillSwitch => "kill_switch",
+        }
+    }
+}
+
+/// One alert of an Alertmanager notification, read for what it asks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AlertInstruction {
+    pub alertname: String,
+    /// The `board` label (required for `force_open`).
+    pub board: Option<String>,
+    pub action: AlertAction,
+    /// `firing` applies the action; `resolved` releases it.
+    pub firing: bool,
+}
+
+#[derive(serde::Deserialize)]
+struct Notification {
+    version: Option<String>,
+    alerts: Vec<NotifiedAlert>,
+}
+
+#[derive(serde::Deserialize)]
+struct NotifiedAlert {
+    status: String,
+    #[serde(default)]
+    labels: std::collections::BTreeMap<String, String>,
+}
+
+impl AlertInstruction {
+    /// Reads Alertmanager's webhook JSON (version 4). Every alert must carry
+    /// `switchyard_action` (`force_open` or `kill_switch`) and, for `force_open`, `board`;
+    /// one that does not refuses the whole notification (nothing of it is applied).
+    pub fn from_webhook(body: &[u8]) -> Result<Vec<AlertInstruction>, String> {
+        let n: Notification = serde_json::from_slice(body)
+            .map_err(|e| format!("not Alertmanager's webhook JSON: {}", crate::audit::truncate(&e.to_string(), 200)))?;
+        if let Some(v) = &n.version {
+            if v != "4" {
+                return Err(format!("Alertmanager webhook version {} is not supported; version 4 is", crate::audit::truncate(v, 16)));
+            }
+        }
+        let mut out = Vec::with_capacity(n.alerts.len());
+        for alert in n.alerts {
+            let alertname = crate::audit::truncate(alert.labels.get("alertname").map(String::as_str).unwrap_or("(no alertname)"), 64);
+            let firing = match alert.status.as_str() {
+                "firing" => true,
+                "resolved" => false,
+                other => return Err(format!("alert {alertname}: status `{}` is neither firing nor resolved", crate::audit::truncate(other, 32))),
+            };
+            let action = match alert.labels.get("switchyard_action").map(String::as_str) {
+                Some("force_open") => AlertAction::ForceOpen,
+                Some("kill_switch") => AlertAction::KillSwitch,
+                Some(other) => return Err(format!("alert {alertname}: label switchyard_action=`{}` is not an action; use force_open or kill_switch", crate::audit::truncate(other, 32))),
+                None => return Err(format!("alert {alertname} has no switchyard_action label (force_open or kill_switch); route only switchyard's action alerts to this receiver")),
+            };
+            let board = alert.labels.get("board").map(|b| crate::audit::truncate(b, 64));
+            if action == AlertAction::ForceOpen && board.is_none() {
+                return Err(format!("alert {alertname}: switchyard_action=force_open needs a board label"));
+            }
+            out.push(AlertInstruction { alertname, board, action, firing });
+        }
+        if out.is_empty() {
+            return Err("the notification holds no alerts".to_owned());
+        }
+        Ok(out)
+    }
 }
 
 impl ControlAction {
@@ -46,6 +135,9 @@ impl ControlAction {
     /// The metric label of the action a path names (`unknown` when it names none), so
     /// that every control request is counted, refused ones included.
     pub fn label_of(path: &str) -> &'static str {
+        if path == ALERTMANAGER_PATH {
+            return "alertmanager";
+        }
         ControlAction::parse(path).map(|a| a.name()).unwrap_or("unknown")
     }
 
@@ -56,6 +148,7 @@ impl ControlAction {
             ControlAction::MetricsOnly { .. } => "metrics_only",
             ControlAction::KillSwitch { on: true } => "kill_switch_on",
             ControlAction::KillSwitch { on: false } => "kill_switch_off",
+            ControlAction::Alerts(_) => "alertmanager",
         }
     }
 }
@@ -166,6 +259,26 @@ mod tests {
         assert!(ControlAction::parse(&long).unwrap_err().len() < 400);
         assert_eq!(ControlAction::label_of(&long), "unknown");
         assert_eq!(ControlAction::label_of("/control/kill-switch/on"), "kill_switch_on");
+    }
+
+    #[test]
+    fn alertmanager_notifications_read_or_say_what_is_wrong() {
+        let body = br#"{"version":"4","status":"firing","alerts":[{"status":"firing","labels":{"alertname":"Fallback","board":"cyton","switchyard_action":"force_open","severity":"page"}},{"status":"resolved","labels":{"alertname":"Stop","switchyard_action":"kill_switch"}}]}"#;
+        let got = AlertInstruction::from_webhook(body).unwrap();
+        assert_eq!(got[0], AlertInstruction { alertname: "Fallback".into(), board: Some("cyton".into()), action: AlertAction::ForceOpen, firing: true });
+        assert_eq!((got[1].action, got[1].firing), (AlertAction::KillSwitch, false));
+        for (bad, says) in [
+            (&br#"{"alerts":[{"status":"firing","labels":{"alertname":"A","board":"cyton"}}]}"#[..], "no switchyard_action"),
+            (br#"{"alerts":[{"status":"firing","labels":{"alertname":"A","switchyard_action":"reboot"}}]}"#, "not an action"),
+            (br#"{"alerts":[{"status":"firing","labels":{"alertname":"A","switchyard_action":"force_open"}}]}"#, "needs a board"),
+            (br#"{"alerts":[{"status":"pending","labels":{"switchyard_action":"kill_switch"}}]}"#, "neither firing"),
+            (br#"{"version":"3","alerts":[]}"#, "version 3"),
+            (br#"{"alerts":[]}"#, "no alerts"),
+            (b"garbage", "not Alertmanager"),
+        ] {
+            let e = AlertInstruction::from_webhook(bad).unwrap_err();
+            assert!(e.contains(says), "{e}");
+        }
     }
 
     #[test]

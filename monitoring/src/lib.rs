@@ -21,9 +21,9 @@ pub mod status;
 
 pub use audit::AuditTrail;
 pub use backend::Backend;
-pub use control::{ControlAction, ControlError, Token, TokenError};
+pub use control::{AlertAction, AlertInstruction, ControlAction, ControlError, Token, TokenError, ALERTMANAGER_PATH};
 pub use http::limits::Limits;
 pub use http::{Server, ServerError, ServerOptions};
 pub use names::{install_recorder, RecorderError};
 pub use history::History;
-pub use status::{BoardStatus, EventRecord, LinkSummary, RampView, RefusalRecord, StatusDocument};
+pub use status::{BoardStatus, EventRecord, LinkSummary, MigrationCheck, MigrationView, RampView, RefusalRecord, StatusDocument};

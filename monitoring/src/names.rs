@@ -48,6 +48,13 @@ pub const CONFIG_GENERATION: &str = "switchyard_config_generation";
 pub const CONFIG_RELOADS_TOTAL: &str = "switchyard_config_reloads_total";
 /// Operator control requests, by `action`, `result`.
 pub const CONTROL_REQUESTS_TOTAL: &str = "switchyard_control_requests_total";
+/// The stage index (from 0) each board's migration plan stands at, by `board`.
+pub const MIGRATION_STAGE: &str = "switchyard_migration_stage";
+/// Stage changes of migration plans, by `board`, `verdict` (`advance`, `rollback`).
+pub const MIGRATION_MOVES_TOTAL: &str = "switchyard_migration_moves_total";
+/// Boundaries a plan could not get evidence for (Prometheus unreachable, slow, garbage,
+/// an error), by `board`.
+pub const MIGRATION_UNANSWERED_TOTAL: &str = "switchyard_migration_unanswered_total";
 /// Process CPU seconds and resident memory.
 pub const PROCESS_CPU_SECONDS_TOTAL: &str = "switchyard_process_cpu_seconds_total";
 pub const PROCESS_RESIDENT_MEMORY_BYTES: &str = "switchyard_process_resident_memory_bytes";
@@ -77,6 +84,9 @@ pub const ALL: &[&str] = &[
     CONFIG_GENERATION,
     CONFIG_RELOADS_TOTAL,
     CONTROL_REQUESTS_TOTAL,
+    MIGRATION_STAGE,
+    MIGRATION_MOVES_TOTAL,
+    MIGRATION_UNANSWERED_TOTAL,
     PROCESS_CPU_SECONDS_TOTAL,
     PROCESS_RESIDENT_MEMORY_BYTES,
 ];
@@ -122,6 +132,9 @@ fn describe() {
     describe_gauge!(CONFIG_GENERATION, "Generation of the config in force.");
     describe_counter!(CONFIG_RELOADS_TOTAL, "Config reloads by result.");
     describe_counter!(CONTROL_REQUESTS_TOTAL, "Operator control requests by action and result.");
+    describe_gauge!(MIGRATION_STAGE, "Stage index (from 0) of the board's migration plan.");
+    describe_counter!(MIGRATION_MOVES_TOTAL, "Migration plan stage changes by verdict.");
+    describe_counter!(MIGRATION_UNANSWERED_TOTAL, "Plan boundaries whose evidence could not be had, asked again.");
     describe_counter!(PROCESS_CPU_SECONDS_TOTAL, Unit::Seconds, "CPU time used by the process.");
     describe_gauge!(PROCESS_RESIDENT_MEMORY_BYTES, Unit::Bytes, "Resident memory of the process.");
 }

@@ -9,7 +9,7 @@
 //! Times are UTC ISO-8601 with how long ago.
 
 use crate::history::{Point, WINDOW_SECONDS};
-use crate::status::{BoardStatus, RampView, StatusDocument};
+use crate::status::{BoardStatus, MigrationView, RampView, StatusDocument};
 use std::fmt::Write;
 
 /// Escapes text for HTML element content and attribute values.
@@ -209,6 +209,29 @@ fn ramp_steps(now: f64, ramp: &RampView) -> String {
     out
 }
 
+fn migration(now: f64, m: &MigrationView) -> String {
+    let mut out = String::from("<div class=\"ramp\" aria-label=\"migration stages\">");
+    for (i, stage) in m.stages.iter().enumerate() {
+        let class = if i == m.stage { "step now" } else if i < m.stage { "step done" } else { "step" };
+        let _ = write!(out, "<span class=\"{class}\">{}{}</span>", escape(stage), if i == m.stage { " ◀ now" } else { "" });
+    }
+    out.push_str("</div>");
+    let _ = write!(out, "<p class=\"small\">plan <b>{}</b> since {} ({})", escape(&m.state), time(now, m.entered_at), escape(&m.evidence));
+    if let Some(reason) = &m.reason {
+        let _ = write!(out, ": {}", escape(reason));
+    }
+    if let Some(next) = m.next_boundary {
+        let _ = write!(out, "<br>next boundary {}: {}", time(now, next), escape(&m.next_outcome));
+    }
+    out.push_str("</p><p class=\"small\">");
+    for c in &m.checks {
+        let value = c.value.map(format_value).unwrap_or_else(|| "no data".to_owned());
+        let _ = write!(out, "{} {}: {value} <b>{}</b> ({})<br>", escape(&c.measure), escape(&c.requirement), escape(&c.state), escape(&c.on_fail));
+    }
+    out.push_str("</p>");
+    out
+}
+
 fn tile(now: f64, b: &BoardStatus) -> String {
     let state = b.breaker_state.to_ascii_lowercase();
     let mut h = format!("<article class=\"tile {}\" data-board=\"{}\">", escape(&state), escape(&b.board));
@@ -270,6 +293,9 @@ fn tile(now: f64, b: &BoardStatus) -> String {
     }
     if let Some(r) = &b.ramp {
         h.push_str(&ramp_steps(now, r));
+    }
+    if let Some(m) = &b.migration {
+        h.push_str(&migration(now, m));
     }
     let points = &b.history;
     let per_path = |f: &dyn Fn(&Point, usize) -> Option<f64>| -> Vec<Series<'static>> {
@@ -397,6 +423,40 @@ mod tests {
         assert!(html.contains("bad &quot;value&quot; &amp; &lt;more&gt;"));
         assert!(!html.contains("src="));
         assert!(!html.contains("http://") && !html.contains("https://"));
+    }
+
+    #[test]
+    fn a_plan_shows_its_stages_where_it_stands_and_each_condition() {
+        let now = 10_000.0;
+        let plan = crate::status::MigrationView {
+            stages: vec!["cpp".into(), "shadow (sample 100%)".into(), "rust 50%".into()],
+            stage: 1,
+            entered_at: now - 60.0,
+            evidence: "prometheus http://127.0.0.1:9090".into(),
+            state: "holding".into(),
+            reason: Some("shadow_mismatches is 3 (at most 0 allowed)".into()),
+            last_boundary: Some(now - 2.0),
+            next_boundary: Some(now + 8.0),
+            next_outcome: "hold: shadow_mismatches is 3 (at most 0 allowed)".into(),
+            checks: vec![crate::status::MigrationCheck {
+                measure: "shadow_mismatches".into(),
+                requirement: "<= 0".into(),
+                value: Some(3.0),
+                state: "fail".into(),
+                on_fail: "hold".into(),
+                note: None,
+            }],
+        };
+        let doc = StatusDocument {
+            generated_at: now,
+            boards: vec![BoardStatus { board: "cyton".into(), breaker_state: "CLOSED".into(), migration: Some(plan), ..Default::default() }],
+            ..Default::default()
+        };
+        let html = render(&doc);
+        assert!(html.contains("<span class=\"step now\">shadow (sample 100%) ◀ now</span>"), "{html}");
+        assert!(html.contains("<span class=\"step done\">cpp</span>"), "{html}");
+        assert!(html.contains("plan <b>holding</b>") && html.contains(": shadow_mismatches is 3 (at most 0 allowed)"), "{html}");
+        assert!(html.contains("next boundary") && html.contains("shadow_mismatches &lt;= 0: 3 <b>fail</b> (hold)"), "{html}");
     }
 
     #[test]

@@ -53,6 +53,8 @@ pub struct BoardStatus {
     pub link: Option<LinkSummary>,
     /// Ramps only: the steps and where the ramp stands.
     pub ramp: Option<RampView>,
+    /// Boards with a migration plan: its stages, where it stands and the evidence so far.
+    pub migration: Option<MigrationView>,
     /// The last 15 minutes, oldest first.
     pub history: Vec<Point>,
 }
@@ -65,6 +67,44 @@ pub struct RampView {
     pub current: Option<usize>,
     /// Unix seconds of the next step, if there is one.
     pub next_at: Option<f64>,
+}
+
+/// Where a board's migration plan stands.
+#[derive(Debug, Clone, Serialize, Default, PartialEq)]
+pub struct MigrationView {
+    /// Each stage in one phrase (`cpp`, `shadow (sample 100%)`, `rust 25%`).
+    pub stages: Vec<String>,
+    /// Index into `stages`.
+    pub stage: usize,
+    /// Unix seconds the board entered the stage.
+    pub entered_at: f64,
+    /// `prometheus <url>` or `local`.
+    pub evidence: String,
+    /// `advancing`, `holding`, `halted` (after a rollback), `complete`, `not started`.
+    pub state: String,
+    /// Why it holds or halted.
+    pub reason: Option<String>,
+    /// Unix seconds of the last boundary judged, and of the next one.
+    pub last_boundary: Option<f64>,
+    pub next_boundary: Option<f64>,
+    /// What the evidence so far would do at the next boundary (`advance`, `hold: ...`).
+    pub next_outcome: String,
+    /// Each requirement of the stage against the evidence so far.
+    pub checks: Vec<MigrationCheck>,
+}
+
+/// One requirement of a stage against its evidence.
+#[derive(Debug, Clone, Serialize, Default, PartialEq)]
+pub struct MigrationCheck {
+    pub measure: String,
+    /// `>= 500` (a minimum sample) or `<= 0` (a condition).
+    pub requirement: String,
+    pub value: Option<f64>,
+    /// `pass`, `fail` or `waiting`.
+    pub state: String,
+    /// `wait`, `hold` or `rollback`.
+    pub on_fail: String,
+    pub note: Option<String>,
 }
 
 /// The links of a BLE board's live sessions, and its totals since start.

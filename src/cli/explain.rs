@@ -66,16 +66,36 @@ pub fn run(args: &ExplainArgs) -> anyhow::Result<u8> {
         other_info: args.other_info.clone(),
         ..InputParams::default()
     };
-    match toggles::explain(&args.config, board, &params, args.session_key.as_deref(), now) {
-        Ok(explanation) => {
-            write!(std::io::stdout(), "{explanation}")?;
-            Ok(EXIT_OK)
-        }
+    let Some(board_id) = board_api::BoardId::from_kind(board) else {
+        eprintln!("{}", toggles::ExplainError::UnknownBoard(board.to_owned()));
+        return Ok(EXIT_INVALID_CONFIG);
+    };
+    let mut config = match toggles::load_file(&args.config) {
+        Ok((config, _)) => config,
         Err(e) => {
             eprintln!("{e}");
-            Ok(EXIT_INVALID_CONFIG)
+            return Ok(EXIT_INVALID_CONFIG);
         }
+    };
+    // A board with a migration plan decides in the stage the plan stands at: replayed
+    // from Prometheus, as every serving host replays it.
+    let plan = config.board(board_id).migration.clone().map(|plan| {
+        let view = switchyard::operations::plans::replay(&plan, board_id, now);
+        if let Some(v) = &view {
+            config = config.clone().with_plan_stage(board_id, v.stage);
+        }
+        view
+    });
+    let id = toggles::SessionIdentity { params: &params, session_key: args.session_key.as_deref(), drawn_bucket: None };
+    let explanation = toggles::explain_config(&config, board_id, &id, now);
+    let mut out = std::io::stdout().lock();
+    write!(out, "{explanation}")?;
+    match plan {
+        Some(Some(view)) => write!(out, "{}", switchyard::operations::plans::render(&view))?,
+        Some(None) => writeln!(out, "plan:     judged on each serving host's own counters (evidence: local): the stage is that host's, in its /status; shown here in the first stage")?,
+        None => {}
     }
+    Ok(EXIT_OK)
 }
 
 fn fleet(args: &ExplainArgs, inventory: &std::path::Path, now: toggles::Timestamp) -> anyhow::Result<u8> {

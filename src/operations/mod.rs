@@ -2,12 +2,17 @@
 //! the runtime in the open. The backend the monitoring server presents ([`Operations`]:
 //! status document, operator controls, audit trail), the [`Telemetry`] that turns the
 //! runtime's counters, transitions and reloads into metrics and events, the
-//! [`FleetTotals`] of the sessions served, the operator token, and the server's start.
+//! [`FleetTotals`] of the sessions served, the operator token, the server's start, and the
+//! migration controller ([`plans`]) with its evidence sources ([`prometheus`],
+//! [`local_evidence`]); Alertmanager's webhook is applied here as the controls are.
 //!
 //! Not here: breaker modes and operator overrides (the runtime is their one writer:
 //! [`crate::Runtime::set_breaker_override`]), the HTTP server and metric names (the
 //! `monitoring` crate), sessions, recordings and signals (`serve`).
 
+pub mod local_evidence;
+pub mod plans;
+pub mod prometheus;
 pub mod state;
 pub mod telemetry;
 pub mod totals;

@@ -14,6 +14,11 @@ use toggles::{EventKind, Path, Rollout, RampPosition, Timestamp};
 
 pub struct Operations {
     pub runtime: Arc<Runtime>,
+    /// Overrides Alertmanager set (`force_open:<board>`, `kill_switch`): a resolution
+    /// releases only what an alert set, never an operator's own override.
+    alert_holds: std::sync::Mutex<std::collections::BTreeSet<String>>,
+    /// Where each board's migration plan stands, as its controller last saw it.
+    pub plans: std::sync::Mutex<std::collections::BTreeMap<BoardId, monitoring::MigrationView>>,
     metrics: Option<PrometheusHandle>,
     /// Config events come from the store's own history; everything else is recorded here.
     audit: AuditTrail,
@@ -32,7 +37,14 @@ fn mode_name(mode: OperatorMode) -> &'static str {
 
 impl Operations {
     pub fn new(runtime: Arc<Runtime>, metrics: Option<PrometheusHandle>) -> Operations {
-        Operations { runtime, metrics, audit: AuditTrail::default(), history: History::default() }
+        Operations {
+            runtime,
+            alert_holds: Default::default(),
+            plans: Default::default(),
+            metrics,
+            audit: AuditTrail::default(),
+            history: History::default(),
+        }
     }
 
     pub fn record_event(&self, kind: &'static str, detail: String) {
@@ -44,6 +56,66 @@ impl Operations {
             ControlError::BadRequest(format!("unknown board `{name}`; known: {}", BoardId::known_kinds()))
         })?;
         Ok(board)
+    }
+
+    /// Alertmanager's alerts, applied as the operator controls are. Every alert is checked
+    /// before any is applied, so a notification with a bad alert changes nothing.
+    fn apply_alerts(&self, alerts: &[monitoring::AlertInstruction]) -> Result<String, ControlError> {
+        use monitoring::AlertAction;
+        let mut boards = Vec::with_capacity(alerts.len());
+        for alert in alerts {
+            let board = match (&alert.board, alert.action) {
+                (Some(name), AlertAction::ForceOpen) => {
+                    let id = self.board_for(name).map_err(|e| ControlError::BadRequest(format!("alert {}: {e}", alert.alertname)))?;
+                    if !id.has_cpp_implementation() {
+                        return Err(ControlError::BadRequest(format!("alert {}: {name} has no C++ implementation to fall back to", alert.alertname)));
+                    }
+                    Some(id)
+                }
+                _ => None,
+            };
+            boards.push(board);
+        }
+        let mut holds = self.alert_holds.lock().unwrap_or_else(|p| p.into_inner());
+        let mut done = Vec::new();
+        for (alert, board) in alerts.iter().zip(boards) {
+            let key = match board {
+                Some(b) => format!("force_open:{}", b.kind()),
+                None => "kill_switch".to_owned(),
+            };
+            let what = match (board, alert.firing) {
+                (Some(b), true) => {
+                    if holds.insert(key) {
+                        self.runtime.set_breaker_override(b, Some(OperatorMode::ForcedOpen));
+                    }
+                    format!("{} breaker forced open", b.kind())
+                }
+                (Some(b), false) => {
+                    if holds.remove(&key) {
+                        self.runtime.set_breaker_override(b, None);
+                        format!("{} breaker released to the file's mode", b.kind())
+                    } else {
+                        format!("{} not held by an alert, nothing to release", b.kind())
+                    }
+                }
+                (None, true) => {
+                    if holds.insert(key) {
+                        self.runtime.set_kill_switch_override(true);
+                    }
+                    "kill switch on".to_owned()
+                }
+                (None, false) => {
+                    if holds.remove(&key) {
+                        self.runtime.set_kill_switch_override(false);
+                        "kill switch off".to_owned()
+                    } else {
+                        "kill switch not held by an alert, nothing to release".to_owned()
+                    }
+                }
+            };
+            done.push(format!("{} {}: {what}", alert.alertname, if alert.firing { "firing" } else { "resolved" }));
+        }
+        Ok(format!("alertmanager: {}", done.join("; ")))
     }
 
     pub fn status_document(&self) -> StatusDocument {
@@ -124,6 +196,7 @@ impl Operations {
                 stream_failure,
                 link: self.runtime.link_summary(board),
                 ramp,
+                migration: self.plans.lock().unwrap_or_else(|p| p.into_inner()).get(&board).cloned(),
                 history: self.history.of(board.kind()),
             });
         }
@@ -193,6 +266,7 @@ impl monitoring::Backend for Operations {
                 self.runtime.set_kill_switch_override(*on);
                 format!("kill switch {}", if *on { "on" } else { "off" })
             }
+            ControlAction::Alerts(alerts) => self.apply_alerts(alerts)?,
         };
         Ok(message)
     }

@@ -383,12 +383,19 @@ fn register_series() {
     for result in ["applied", "rejected"] {
         metrics::counter!(names::CONFIG_RELOADS_TOTAL, "result" => result).increment(0);
     }
-    for action in ["force_open", "release", "metrics_only", "kill_switch_on", "kill_switch_off"] {
+    for action in ["force_open", "release", "metrics_only", "kill_switch_on", "kill_switch_off", "alertmanager"] {
         metrics::counter!(names::CONTROL_REQUESTS_TOTAL, "action" => action, "result" => "applied").increment(0);
     }
     for board in BoardId::ALL {
         let b = board.kind();
-        metrics::counter!(names::BREAKER_TRANSITIONS_TOTAL, "board" => b, "to" => State::Open.as_str(), "cause" => "failure_rate").increment(0);
+        // Every way a breaker opens on its own, so that a plan's `breaker_openings` and the
+        // fleet fallback's `increase()` see the first opening, not only the second.
+        for cause in ["failure_rate", "slow_rate", "probes", "half_open_timeout"] {
+            metrics::counter!(names::BREAKER_TRANSITIONS_TOTAL, "board" => b, "to" => State::Open.as_str(), "cause" => cause).increment(0);
+        }
+        metrics::counter!(names::MIGRATION_UNANSWERED_TOTAL, "board" => b).increment(0);
+        metrics::counter!(names::MIGRATION_MOVES_TOTAL, "board" => b, "verdict" => "rollback").increment(0);
+        metrics::counter!(names::MIGRATION_MOVES_TOTAL, "board" => b, "verdict" => "advance").increment(0);
         metrics::counter!(names::SAMPLES_DROPPED_TOTAL, "board" => b).increment(0);
         let _ = metrics::histogram!(names::FAILOVER_GAP_SECONDS, "board" => b);
     }

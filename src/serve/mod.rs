@@ -1,7 +1,7 @@
 //! `switchyard serve`: the long-running job. It loads and watches the toggles config,
 //! opens the sessions listed in the sessions file (plus `--sessions N` synthetic ones),
-//! records the listed ones to BrainFlow-format CSV, serves `/`, `/status`, `/metrics` and
-//! the operator controls, and on SIGINT/SIGTERM stops streams, flushes files and releases
+//! records the listed ones to BrainFlow-format CSV, walks the boards' migration plans,
+//! serves `/`, `/status`, `/metrics` and the operator controls, and on SIGINT/SIGTERM stops streams, flushes files and releases
 //! sessions before it exits.
 //!
 //! Not here: routing, breakers and failover (the dispatch layer), the status document,
@@ -198,6 +198,11 @@ pub fn run_until(options: &ServeOptions, stop: Arc<AtomicBool>) -> Result<RunSum
         std::thread::Builder::new().name("switchyard-telemetry".into()).spawn(move || telemetry.run(s)).map_err(ServeError::Thread)?
     };
 
+    let plans_thread = {
+        let (controller, s) = (operations::plans::PlanController::new(state.clone()), telemetry_stop.clone());
+        std::thread::Builder::new().name("switchyard-migration".into()).spawn(move || controller.run(s)).map_err(ServeError::Thread)?
+    };
+
     let mut peak_rss = 0u64;
     let mut peak_threads = 0usize;
     while !stop.load(Ordering::Acquire) {
@@ -224,6 +229,7 @@ pub fn run_until(options: &ServeOptions, stop: Arc<AtomicBool>) -> Result<RunSum
     drop(emulators);
     telemetry_stop.store(true, Ordering::Release);
     let _ = telemetry_thread.join();
+    let _ = plans_thread.join();
     server.shutdown();
     drop(state);
     if let Ok(runtime) = Arc::try_unwrap(runtime) {

@@ -217,11 +217,16 @@ pub mod brainflow;
 /// One HTTP/1.1 request to a monitoring server over a plain socket, naming it in `Host`;
 /// `authorization` is the whole header value (`Bearer ...`). Returns (status code, body).
 pub fn http(addr: std::net::SocketAddr, method: &str, path: &str, authorization: Option<&str>) -> (u16, String) {
+    http_with_body(addr, method, path, authorization, "")
+}
+
+/// [`http`] with a request body (Alertmanager's webhook JSON, for one).
+pub fn http_with_body(addr: std::net::SocketAddr, method: &str, path: &str, authorization: Option<&str>, body: &str) -> (u16, String) {
     use std::io::{Read, Write};
     let mut stream = std::net::TcpStream::connect(addr).unwrap();
     stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
     let auth = authorization.map(|a| format!("Authorization: {a}\r\n")).unwrap_or_default();
-    write!(stream, "{method} {path} HTTP/1.1\r\nHost: {addr}\r\n{auth}Content-Length: 0\r\nConnection: close\r\n\r\n").unwrap();
+    write!(stream, "{method} {path} HTTP/1.1\r\nHost: {addr}\r\n{auth}Content-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len()).unwrap();
     let mut response = String::new();
     stream.read_to_string(&mut response).unwrap();
     let (head, body) = response.split_once("\r\n\r\n").unwrap_or((&response, ""));

@@ -377,6 +377,9 @@ pub struct BoardConfig {
     pub failback: Failback,
     /// Which legacy C++ serves the C++ path.
     pub legacy: Legacy,
+    /// The board's migration plan, when it has one: `mode` and `rollout` are then its
+    /// first stage's until the plan's controller overlays another stage.
+    pub migration: Option<crate::plan::MigrationPlan>,
 }
 
 impl BoardConfig {
@@ -400,6 +403,7 @@ impl BoardConfig {
             follow_percent_decrease: false,
             failback: Failback::default(),
             legacy: Legacy::default_for(board),
+            migration: None,
         }
     }
 
@@ -454,6 +458,19 @@ impl BoardConfig {
         }
         if self.legacy == Legacy::BrainFlow {
             s.push_str("; C++ path: BrainFlow's library");
+        }
+        if let Some(plan) = &self.migration {
+            let stages: Vec<String> = plan.stages.iter().map(|st| st.describe()).collect();
+            s = format!(
+                "migration plan from {} (boundaries every {}, evidence {}): {}; before any evidence: {s}",
+                plan.start,
+                DurationText(plan.check_every),
+                match &plan.evidence {
+                    crate::plan::Evidence::Prometheus(p) => format!("prometheus {}", p.url),
+                    crate::plan::Evidence::Local => "local".to_owned(),
+                },
+                stages.join(" -> ")
+            );
         }
         if self.faults.any() {
             s.push_str("; FAULT INJECTION ON");
@@ -512,6 +529,17 @@ impl Config {
     /// The settings of one board kind (defaults when the file does not mention it).
     pub fn board(&self, board: BoardId) -> &BoardConfig {
         &self.boards[board_index(board)]
+    }
+
+    /// This config with `board` in stage `index` of its migration plan (unchanged when
+    /// the board has no such stage): what a host whose plan stands there decides on.
+    pub fn with_plan_stage(mut self, board: BoardId, index: usize) -> Config {
+        self.board_mut(board).overlay_stage(index);
+        self
+    }
+
+    pub(crate) fn board_mut(&mut self, board: BoardId) -> &mut BoardConfig {
+        &mut self.boards[board_index(board)]
     }
 
     pub(crate) fn boards_slice(&self) -> &[BoardConfig; BOARD_COUNT] {
@@ -620,7 +648,7 @@ impl ConfigError {
         }
     }
 
-    fn at<T>(file: &FsPath, span: &Spanned<T>, field: impl Into<String>, problem: impl Into<String>) -> ConfigError {
+    pub(crate) fn at<T>(file: &FsPath, span: &Spanned<T>, field: impl Into<String>, problem: impl Into<String>) -> ConfigError {
         let known = span.referenced.line() > 0;
         ConfigError {
             file: file.to_owned(),
@@ -761,7 +789,8 @@ impl<'de> Deserialize<'de> for RawBoardEntry {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawBoard {
-    mode: Spanned<Path>,
+    mode: Option<Spanned<Path>>,
+    migration: Option<Spanned<crate::plan::RawPlan>>,
     percent: Option<Spanned<Percent>>,
     ramp: Option<Spanned<RawRamp>>,
     stickiness: Option<Spanned<Stickiness>>,
@@ -986,12 +1015,14 @@ impl RawConfig {
         };
         for (BoardKey(board), entry) in self.boards {
             let prefix = format!("boards.{}", board.kind());
+            let span = Spanned::new((), entry.referenced, entry.defined);
             let parsed = match entry.value {
                 RawBoardEntry::Mode(mode) => {
                     // The short form's span is the entry's own.
                     let mode = Spanned::new(mode, entry.referenced, entry.defined);
                     let raw = RawBoard {
-                        mode,
+                        mode: Some(mode),
+                        migration: None,
                         percent: None,
                         ramp: None,
                         stickiness: None,
@@ -1005,9 +1036,9 @@ impl RawConfig {
                         failback: Failback::default(),
                         legacy: None,
                     };
-                    raw.validate(board, &prefix, file)?
+                    raw.validate(board, &prefix, file, &span)?
                 }
-                RawBoardEntry::Full(raw) => raw.validate(board, &prefix, file)?,
+                RawBoardEntry::Full(raw) => raw.validate(board, &prefix, file, &span)?,
             };
             config.boards[board_index(board)] = parsed;
         }
@@ -1045,11 +1076,22 @@ fn check_mode_available(board: BoardId, mode: &Spanned<Path>, field: String, fil
 }
 
 impl RawBoard {
-    fn validate(self, board: BoardId, prefix: &str, file: &FsPath) -> Result<BoardConfig, ConfigError> {
-        check_mode_available(board, &self.mode, format!("{prefix}.mode"), file)?;
-        let mode = self.mode.value;
+    fn validate(mut self, board: BoardId, prefix: &str, file: &FsPath, entry: &Spanned<()>) -> Result<BoardConfig, ConfigError> {
+        let migration = match self.migration.take() {
+            None => None,
+            Some(raw) => Some(self.validate_migration_fields(board, raw, prefix, file)?),
+        };
+        let Some(mode_span) = &self.mode else {
+            if let Some(plan) = migration {
+                return self.finish(board, plan.stages[0].mode, Rollout::Fixed(Percent::HUNDRED), Some(plan), prefix, file);
+            }
+            return Err(ConfigError::at(file, entry, format!("{prefix}.mode"),
+                "missing field `mode`: give the board a mode (cpp, rust, shadow or standby), or a migration plan"));
+        };
+        check_mode_available(board, mode_span, format!("{prefix}.mode"), file)?;
+        let mode = mode_span.value;
         let rust_only = !board.has_cpp_implementation();
-        let rollout = match (self.percent, self.ramp) {
+        let rollout = match (self.percent.take(), self.ramp.take()) {
             (Some(_), Some(ramp)) => {
                 return Err(ConfigError::at(
                     file,
@@ -1090,6 +1132,32 @@ impl RawBoard {
             }
             (None, None) => Rollout::Fixed(Percent::HUNDRED),
         };
+        self.finish(board, mode, rollout, None, prefix, file)
+    }
+
+    /// A plan sets the mode and the percentage itself, stage by stage, so the board may
+    /// not set them too; and it walks away from C++, so the board needs a C++ side.
+    fn validate_migration_fields(&self, board: BoardId, raw: Spanned<crate::plan::RawPlan>, prefix: &str, file: &FsPath) -> Result<crate::plan::MigrationPlan, ConfigError> {
+        if !board.has_cpp_implementation() {
+            return Err(ConfigError::at(file, &raw, format!("{prefix}.migration"),
+                format!("{} has no C++ implementation to migrate from; remove the migration plan", board.kind())));
+        }
+        if let Some(mode) = &self.mode {
+            return Err(ConfigError::at(file, mode, format!("{prefix}.mode"),
+                "the migration plan sets the mode stage by stage; remove mode"));
+        }
+        if let Some(p) = &self.percent {
+            return Err(ConfigError::at(file, p, format!("{prefix}.percent"),
+                "the migration plan sets the percentage stage by stage; remove percent"));
+        }
+        if let Some(r) = &self.ramp {
+            return Err(ConfigError::at(file, r, format!("{prefix}.ramp"),
+                "a ramp and a migration plan would both set the percentage; keep one (the plan steps on evidence, the ramp on the clock)"));
+        }
+        crate::plan::validate(raw, prefix, file)
+    }
+
+    fn finish(self, board: BoardId, mode: Path, rollout: Rollout, migration: Option<crate::plan::MigrationPlan>, prefix: &str, file: &FsPath) -> Result<BoardConfig, ConfigError> {
         let mut targeting = Vec::with_capacity(self.targeting.len());
         for (i, rule) in self.targeting.into_iter().enumerate() {
             targeting.push(validate_rule(board, rule, &format!("{prefix}.targeting[{i}]"), i, file)?);
@@ -1123,6 +1191,7 @@ impl RawBoard {
             follow_percent_decrease: self.follow_percent_decrease,
             failback: self.failback,
             legacy,
+            migration,
         })
     }
 }

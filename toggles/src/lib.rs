@@ -1,13 +1,15 @@
 //! Toggles: for this session of this board, which implementation runs, and why.
 //!
 //! This crate owns the YAML config (model, validation with file/line/column/field
-//! errors), sticky percentage bucketing, time-stepped ramps, targeting rules, the
+//! errors), sticky percentage bucketing, time-stepped ramps, the schema of migration
+//! plans (and the stage overlay the store keeps for them), targeting rules, the
 //! decision with its OpenFeature-style reason, the lock-free [`ToggleStore`] with its
 //! audit trail, and hot reload. It also answers `check` and `explain` for the CLI,
 //! `explain` also for a whole inventory of devices against a proposed config.
 //!
-//! It does not own the breaker's state machine (the `breaker` crate: this crate only
-//! parses its settings into `breaker::BreakerConfig`), nor the per-session dispatch that
+//! It does not own judging a plan's evidence (the `migration` crate), nor the breaker's
+//! state machine (the `breaker` crate: this crate only parses its settings into
+//! `breaker::BreakerConfig`), nor the per-session dispatch that
 //! layers the breaker over a decision, nor fault injection itself (it parses `faults:`
 //! for the dispatcher).
 //!
@@ -21,6 +23,7 @@ mod config;
 mod decide;
 mod fleet;
 mod hash;
+mod plan;
 mod store;
 mod strict;
 mod targeting;
@@ -31,6 +34,7 @@ pub use config::{
     default_path, BoardConfig, Config, ConfigError, Failback, FaultConfig, Legacy, LogLevel, Mode, MonitoringConfig, OnBreakerOpen, Path,
     Ramp, RampPosition, Rollout, ShadowConfig, StickinessKey, TargetingRule, MAX_CONFIG_BYTES,
 };
+pub use plan::{Check, Evidence, Measure, MigrationPlan, MinSample, OnFail, PrometheusSource, RollbackTo, Stage, MAX_BOUNDARIES};
 pub use fleet::{explain_fleet, read_inventory, BoardFleet, Change, Counts, Device, FleetReport, InventoryError, Placement, IDENTITY_COLUMNS};
 pub use decide::{BucketedBy, Decision, Reason, Rule, RuleKind, SessionIdentity};
 pub use hash::{bucket_hash, content_hash, hash_to_point, mac_bucket_hash, murmur3_32, random_hash, salt_seed, BUCKET_SEED};

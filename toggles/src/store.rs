@@ -103,6 +103,17 @@ pub enum ReloadOutcome {
 struct ReloadState {
     /// The last rejection logged, so that the periodic check does not log it every tick.
     last_rejection: Option<(Option<u64>, String)>,
+    /// The stage each board's migration plan stands at, as its controller last set it:
+    /// an overlay on the file's settings that every reload keeps.
+    plan_stages: std::collections::BTreeMap<BoardId, usize>,
+}
+
+/// Puts each board with a plan in the stage its controller set (boards whose plan no
+/// longer has that stage keep the file's first stage).
+fn overlay_plan_stages(config: &mut Config, stages: &std::collections::BTreeMap<BoardId, usize>) {
+    for (board, index) in stages {
+        config.board_mut(*board).overlay_stage(*index);
+    }
 }
 
 /// The config in force and its history. Cheap to read from any thread.
@@ -245,10 +256,13 @@ impl ToggleStore {
             }
             return ReloadOutcome::Unchanged;
         }
-        let config = match Config::parse(&text, &self.path) {
+        let mut config = match Config::parse(&text, &self.path) {
             Ok(c) => c,
             Err(e) => return self.reject(&mut state, &current, Some(content_hash), e),
         };
+        // An edited plan starts from its first stage until its controller has walked it.
+        state.plan_stages.retain(|board, _| config.board(*board).migration == current.config.board(*board).migration);
+        overlay_plan_stages(&mut config, &state.plan_stages);
         let was_rejected = state.last_rejection.take().is_some();
         if config == current.config {
             if was_rejected {
@@ -285,6 +299,45 @@ impl ToggleStore {
             at: SystemTime::now(),
         });
         ReloadOutcome::Applied { generation }
+    }
+
+    /// Puts `board` in stage `index` of its migration plan, as a new generation (audited
+    /// with `why`), and keeps it there across reloads until set again. `None` when the
+    /// board has no such stage or is in it already.
+    pub fn set_plan_stage(&self, board: BoardId, index: usize, why: &str) -> Option<u64> {
+        let mut state = lock(&self.reload);
+        let current = self.current.load_full();
+        let has_stage = current.config.board(board).migration.as_ref().is_some_and(|p| index < p.stages.len());
+        if !has_stage {
+            return None;
+        }
+        state.plan_stages.insert(board, index);
+        if current.config.board(board).plan_stage() == Some(index) {
+            return None;
+        }
+        let mut config = current.config.clone();
+        config.board_mut(board).overlay_stage(index);
+        let stages = config.board(board).migration.as_ref().map_or(0, |p| p.stages.len());
+        let stage = config.board(board).migration.as_ref().map(|p| p.stages[index].describe()).unwrap_or_default();
+        let generation = current.generation + 1;
+        let change = format!("{}: migration stage {} of {stages} ({stage}): {why}", board.kind(), index + 1);
+        self.current.store(Arc::new(Snapshot {
+            generation,
+            source: self.path.clone(),
+            content_hash: current.content_hash,
+            config,
+            applied_at: SystemTime::now(),
+        }));
+        self.record(ReloadEvent {
+            kind: EventKind::Applied,
+            generation,
+            source: self.path.clone(),
+            content_hash: Some(current.content_hash),
+            changes: vec![change],
+            error: None,
+            at: SystemTime::now(),
+        });
+        Some(generation)
     }
 
     fn restored(&self, current: &Snapshot, content_hash: u64) {

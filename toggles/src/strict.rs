@@ -55,6 +55,9 @@ fn expected(path: &[Seg]) -> Option<Expect> {
         [Some("boards"), Some(_), Some("percent")] => Some(Expect::Percent),
         [Some("boards"), Some(_), Some("ramp"), Some("steps"), None] => Some(Expect::Percent),
         [Some("boards"), Some(_), Some("shadow"), Some("sample_percent")] => Some(Expect::Percent),
+        [Some("boards"), Some(_), Some("migration"), Some("stages"), None, Some("percent" | "sample_percent")] => Some(Expect::Percent),
+        [Some("boards"), Some(_), Some("migration"), Some("stages"), None, Some("min_sample"), Some(_)] => Some(Expect::Number),
+        [Some("boards"), Some(_), Some("migration"), Some("stages"), None, Some("checks"), None, Some("max")] => Some(Expect::Number),
         [Some("boards"), Some(_), Some("shadow"), Some("float_tolerance")] => Some(Expect::Number),
         [Some("boards"), Some(_), Some("faults"), Some("error_rate" | "panic_rate" | "corrupt_rate")] => {
             Some(Expect::Percent)

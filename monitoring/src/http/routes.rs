@@ -7,7 +7,7 @@ use super::limits::Limits;
 use super::policy::HostPolicy;
 use crate::audit::truncate;
 use crate::backend::Backend;
-use crate::control::{ControlAction, ControlError, Token};
+use crate::control::{AlertInstruction, ControlAction, ControlError, Token, ALERTMANAGER_PATH, MAX_ALERTMANAGER_BODY};
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::{Bytes, Incoming};
 use hyper::header::{self, HeaderValue};
@@ -168,12 +168,24 @@ impl ConnectionContext {
         }
         // Authenticated from here: each outcome is the operator's own, in the operator events.
         let limits = &self.shared.limits;
-        let body = tokio::time::timeout(limits.body_timeout, Limited::new(request.into_body(), limits.max_body).collect()).await;
+        // Alertmanager's webhook carries its alerts in the body; the other controls take none.
+        let alerts = path == ALERTMANAGER_PATH;
+        let max_body = if alerts { MAX_ALERTMANAGER_BODY } else { limits.max_body };
+        let body = tokio::time::timeout(limits.body_timeout, Limited::new(request.into_body(), max_body).collect()).await;
+        let mut bytes = Bytes::new();
         let refused_body = match body {
-            Ok(Ok(_)) => None,
-            Ok(Err(e)) if e.downcast_ref::<http_body_util::LengthLimitError>().is_some() => {
-                Some((StatusCode::PAYLOAD_TOO_LARGE, format!("controls take no body; this one is larger than {} bytes", limits.max_body)))
+            Ok(Ok(collected)) => {
+                bytes = collected.to_bytes();
+                None
             }
+            Ok(Err(e)) if e.downcast_ref::<http_body_util::LengthLimitError>().is_some() => Some((
+                StatusCode::PAYLOAD_TOO_LARGE,
+                if alerts {
+                    format!("an Alertmanager notification of more than {max_body} bytes; split the group (group_by) into smaller ones")
+                } else {
+                    format!("controls take no body; this one is larger than {max_body} bytes")
+                },
+            )),
             Ok(Err(e)) => Some((StatusCode::BAD_REQUEST, format!("unreadable body: {e}"))),
             Err(_) => Some((StatusCode::REQUEST_TIMEOUT, format!("the body did not arrive within {:?}", limits.body_timeout))),
         };
@@ -182,7 +194,8 @@ impl ConnectionContext {
             self.operator_event(format!("{} refused: {reason}", truncate(request_line, 160)));
             return text(status, &reason);
         }
-        let action = match ControlAction::parse(path) {
+        let parsed = if alerts { AlertInstruction::from_webhook(&bytes).map(ControlAction::Alerts) } else { ControlAction::parse(path) };
+        let action = match parsed {
             Ok(a) => a,
             Err(reason) => {
                 count_control(label, "bad_request");
