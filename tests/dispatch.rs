@@ -278,7 +278,9 @@ fn markers_and_config_reach_the_data_in_every_mode() {
         let mut got = Collected::new();
         got.until(&mut s, 10, LIMIT);
         s.insert_marker(3.5, Preset::Default).unwrap();
-        got.until(&mut s, got.samples.len() + 10, LIMIT);
+        // The marker goes into the next sample produced: past what was already waiting.
+        let held = s.board_data_count(Preset::Default).unwrap();
+        got.until(&mut s, got.samples.len() + held + 10, LIMIT);
         let markers: Vec<f64> = got.samples.iter().map(|x| x[SYNTH_MARKER_ROW]).filter(|m| *m != 0.0).collect();
         assert_eq!(markers, vec![3.5], "{mode}");
         let mut aux = SampleMatrix::default();
