@@ -700,12 +700,14 @@ impl Stream {
                 }
                 let (first, count) = (rust.next, (rust.due - rust.next) as usize);
                 let sizes: Vec<usize> = self.rows.iter().map(|r| r * count).collect();
+                let job_rows = Arc::clone(&self.rows);
                 let job = move |producer: &mut Box<dyn Producer>, fault: Fault| -> Result<()> {
                     let mut outs: [Vec<f64>; 3] = Default::default();
                     for (out, size) in outs.iter_mut().zip(&sizes) {
                         out.reserve_exact(*size);
                     }
                     producer.produce(first, count, t0 + first as f64 * period, period, &mut outs)?;
+                    check_shape(&outs, &job_rows, |_, rows| count * rows)?;
                     let state = producer.generator_state();
                     deliver(&mut outs, Some(first), fault, state);
                     Ok(())
@@ -719,11 +721,13 @@ impl Stream {
                     return;
                 }
                 let chunks = std::mem::take(&mut rust.backlog);
+                let job_rows = Arc::clone(&self.rows);
                 let job = move |producer: &mut Box<dyn Producer>, fault: Fault| -> Result<()> {
                     let mut outs: [Vec<f64>; 3] = Default::default();
                     for (ts, bytes) in &chunks {
                         producer.feed(bytes, *ts, &mut outs)?;
                     }
+                    check_device_output(&outs[0], job_rows[0], chunks.iter().map(|(_, b)| b.len()).sum())?;
                     deliver(&mut outs, None, fault, None);
                     Ok(())
                 };
@@ -1248,6 +1252,38 @@ impl LineUp {
     }
 }
 
+/// A clock producer must give exactly the samples asked for, in every preset the stream
+/// has (`expected(preset, rows)` values): anything else would shift every later sample
+/// of the queue. A Rust side that does not is failing, and is failed over.
+fn check_shape(outs: &[Vec<f64>; 3], rows: &[usize], expected: impl Fn(usize, usize) -> usize) -> Result<()> {
+    for (preset, (out, rows)) in outs.iter().zip(rows).enumerate() {
+        let want = expected(preset, *rows);
+        if out.len() != want {
+            return Err(BoardError::general(format!(
+                "the Rust producer gave {} values for preset {preset} where {want} ({rows} rows a sample) were due",
+                out.len()
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// A device decoder's output must be whole samples, and no more than the bytes could
+/// carry (one sample per 33-byte packet, and a Daisy pair from two): more is a decoder
+/// inventing data, which must not reach the queue.
+fn check_device_output(out: &[f64], rows: usize, bytes: usize) -> Result<()> {
+    const SMALLEST_PACKET: usize = 33;
+    let samples = out.len() / rows.max(1);
+    if out.len() % rows.max(1) != 0 {
+        return Err(BoardError::general(format!("the Rust decoder gave {} values, not whole samples of {rows} rows", out.len())));
+    }
+    // A packet split across batches can complete one more sample than these bytes hold.
+    if samples > bytes / SMALLEST_PACKET + 1 {
+        return Err(BoardError::general(format!("the Rust decoder gave {samples} samples from {bytes} bytes: more than the bytes can carry")));
+    }
+    Ok(())
+}
+
 /// Puts the oldest queued markers into the marker rows of `samples`' first samples.
 fn apply_markers(samples: &mut [f64], rows: usize, marker_row: usize, markers: &mut VecDeque<f64>) {
     for sample in samples.chunks_exact_mut(rows) {
@@ -1274,5 +1310,47 @@ impl Producer for BoardIsTheCppSide {
     }
     fn configure(&mut self, _: &str) -> Result<String> {
         Err(BoardError::general("the C++ side is BrainFlow's board; it is configured through it"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_producer_that_gives_other_than_what_was_due_is_failing() {
+        let rows = [32, 20];
+        let good: [Vec<f64>; 3] = [vec![0.0; 5 * 32], vec![0.0; 5 * 20], Vec::new()];
+        assert!(check_shape(&good, &rows, |_, r| 5 * r).is_ok());
+        // A flood (more samples than due) and a short or ragged batch would shift the queue.
+        let flood: [Vec<f64>; 3] = [vec![0.0; 6 * 32], vec![0.0; 5 * 20], Vec::new()];
+        let e = check_shape(&flood, &rows, |_, r| 5 * r).unwrap_err();
+        assert!(e.message.contains("192 values for preset 0 where 160"), "{e}");
+        let ragged: [Vec<f64>; 3] = [vec![0.0; 5 * 32], vec![0.0; 5 * 20 - 1], Vec::new()];
+        assert!(check_shape(&ragged, &rows, |_, r| 5 * r).is_err());
+    }
+
+    #[test]
+    fn a_decoder_that_invents_samples_or_splits_one_is_failing() {
+        assert!(check_device_output(&[0.0; 24 * 10], 24, 330).is_ok());
+        assert!(check_device_output(&[0.0; 24 * 11], 24, 330).is_ok(), "one packet may complete across batches");
+        let e = check_device_output(&[0.0; 24 * 40], 24, 330).unwrap_err();
+        assert!(e.message.contains("40 samples from 330 bytes"), "{e}");
+        assert!(check_device_output(&[0.0; 24 * 3 + 5], 24, 330).is_err(), "not whole samples");
+    }
+
+    #[test]
+    fn a_replay_is_lined_up_by_content_or_not_carried_at_all() {
+        let sample = |package: f64, ts: f64| vec![package, package * 10.0, ts, 0.0];
+        let line = |tail: Option<Vec<f64>>| LineUp { rows: 4, compared: vec![0, 1], timestamp_row: 2, tail, device: true };
+        let replay: Vec<f64> = (0..6).flat_map(|k| sample(k as f64, 100.0 + k as f64)).collect();
+        // The last sample served was package 3: 4 and 5 are carried.
+        let (carried, dropped) = line(Some(sample(3.0, 103.0))).up(&replay);
+        assert_eq!((carried, dropped), ([sample(4.0, 104.0), sample(5.0, 105.0)].concat(), 0));
+        // Nothing served yet: everything is new.
+        assert_eq!(line(None).up(&replay).0.len(), 24);
+        // Not in the replay: nothing carried, the later samples counted as lost.
+        let (carried, dropped) = line(Some(sample(9.0, 102.5))).up(&replay);
+        assert_eq!((carried.len(), dropped), (0, 3));
     }
 }
