@@ -224,8 +224,8 @@ impl Stream {
         both: bool,
     ) -> Result<Stream> {
         let mut stream = Stream::empty(kind, session_id, Some(recipe.clone()), layout_board, serving)?;
-        let sides: &[Side] = if both { &[Side::Cpp, Side::Rust] } else { std::slice::from_ref(&stream.serving) };
-        for side in sides.to_vec() {
+        let sides = if both { vec![Side::Cpp, Side::Rust] } else { vec![serving] };
+        for side in sides {
             let producer = recipe.make(side)?;
             stream.add_side(side, producer)?;
         }
