@@ -230,3 +230,22 @@ fn a_cyton_moves_to_cpp_and_back_at_a_packet_boundary() {
         s.release_session().unwrap();
     }
 }
+
+#[test]
+fn a_plan_rollback_moves_the_sessions_its_stage_no_longer_puts_on_rust() {
+    // What the migration controller does on a rollback verdict: the stage it rolled back to
+    // decides C++ for these sessions, and they move now, though the board does not follow
+    // percentage decreases.
+    let config = ConfigFile::new(&synthetic_yaml("rust", "", ""));
+    let runtime = config.runtime();
+    let mut fleet = Fleet::start(&runtime, 4);
+    fleet.read(20);
+    config.change(&runtime, &synthetic_yaml("cpp", "", ""));
+    assert!(fleet.all_on(Path::Rust), "a plain edit moves no live session");
+    runtime.move_sessions_the_toggles_put_on_cpp(BoardId::Synthetic, "PLAN_ROLLBACK");
+    assert!(fleet.all_on(Path::Cpp));
+    fleet.read(20);
+    fleet.assert_whole("plan rollback");
+    fleet.assert_markers(&[MOVE_MARKER], "plan rollback");
+    assert!(fleet.sessions.iter().all(|(_, s, _)| s.routing().unwrap().override_reason == Some("PLAN_ROLLBACK")));
+}

@@ -189,6 +189,15 @@ impl Runtime {
         apply_breaker_modes(&self.shared, &overrides, &self.shared.store.load().config);
     }
 
+    /// Moves every live session of `board` whose toggles now decide C++ to C++, at once
+    /// (a migration plan's rollback), whatever `follow_percent_decrease` says.
+    pub fn move_sessions_the_toggles_put_on_cpp(&self, board: BoardId, reason: &'static str) {
+        let snapshot = self.shared.store.load_full();
+        move_sessions(&self.shared.kinds[&board], &self.shared.registry, reason, |session| {
+            snapshot.decide(board, &session.identity(), std::time::SystemTime::now()).path == Path::Cpp
+        });
+    }
+
     /// Every live session on the Rust path, per board (for status and tests).
     pub fn sessions_on(&self, board: BoardId, path: Path) -> usize {
         self.live_sessions(board).iter().filter(|s| s.path() == path).count()

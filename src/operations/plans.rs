@@ -135,6 +135,11 @@ impl PlanController {
         metrics::gauge!(names::MIGRATION_STAGE, "board" => b).set(position.stage as f64);
         let why = moves.last().map(|m| m.verdict.to_string()).unwrap_or_else(|| "plan position".to_owned());
         self.operations.runtime.store().set_plan_stage(board, position.stage, &why);
+        if moves.iter().any(|m| matches!(m.verdict, migration::Verdict::Rollback(_))) {
+            // A rollback is for the sessions already on Rust too: they move, losslessly,
+            // wherever the stage rolled back to no longer puts them on Rust.
+            self.operations.runtime.move_sessions_the_toggles_put_on_cpp(board, "PLAN_ROLLBACK");
+        }
 
         // The preview: the evidence so far, judged as the next boundary would judge it.
         let stale = w.preview.as_ref().is_none_or(|(at, _, _)| at.elapsed() >= PREVIEW_EVERY) || !moves.is_empty();
