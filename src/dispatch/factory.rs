@@ -6,7 +6,7 @@ use super::device::SharedPort;
 use super::kind::{BoardKind, BreakerLinkGuard};
 use super::legacy::LegacyBackend;
 use super::producers::{Recipe, Side};
-use super::pty_proxy::PtyProxy;
+use super::pty_proxy::{ProxyError, PtyProxy};
 use super::stream::{LegacyDevice, Stream};
 use toggles::Path;
 use board_api::{Board, BoardError, BoardId, ExitCode, InputParams, Result};
@@ -64,10 +64,20 @@ pub fn clock_seed() -> u64 {
         .unwrap_or(0x5EED)
 }
 
-/// A session's stream for `path` (see [`super::stream`]), or `None` when this board and
-/// legacy serve `path` with whole boards instead: BLE boards (Rust only), and the `cpp`
-/// and `rust` paths against BrainFlow's library (its board owns its device).
-pub fn stream(kind: &Arc<BoardKind>, session: u64, params: &InputParams, path: Path) -> Result<Option<Stream>> {
+/// How a session's path is served.
+pub enum Built {
+    /// By a stream (see [`super::stream`]).
+    Stream(Stream),
+    /// By whole boards: BLE boards (Rust only), and the `cpp` and `rust` paths against
+    /// BrainFlow's library (its board owns its device).
+    Whole,
+    /// By BrainFlow's board alone on the C++ path, because what running both sides needs
+    /// could not be had (the reason): the caller's session still runs.
+    CppAlone(String),
+}
+
+/// How `path` is served for a session of `kind`'s board.
+pub fn stream(kind: &Arc<BoardKind>, session: u64, params: &InputParams, path: Path) -> Result<Built> {
     let board = kind.board;
     let (serving, both) = match path {
         Path::Cpp => (Side::Cpp, false),
@@ -82,24 +92,24 @@ pub fn stream(kind: &Arc<BoardKind>, session: u64, params: &InputParams, path: P
                 format!("board {board} does not have both a C++ implementation and a Rust twin, so it cannot run in shadow or standby"),
             ));
         }
-        return Ok(None); // whole boards: BLE, or BrainFlow's
+        return Ok(Built::Whole); // BLE, or BrainFlow's
     }
     let brainflow = match &kind.knobs().legacy {
         LegacyBackend::CoreCpp => None,
         LegacyBackend::BrainFlow(library) => Some(library.clone()),
         // The Rust board alone, as a whole board (it has no C++ side to join).
-        LegacyBackend::Unavailable(_) if path == Path::Rust => return Ok(None),
+        LegacyBackend::Unavailable(_) if path == Path::Rust => return Ok(Built::Whole),
         LegacyBackend::Unavailable(why) => {
             return Err(BoardError::general(format!("the C++ path of board {board} is refused: {why}")))
         }
     };
     if brainflow.is_some() && !both {
-        return Ok(None);
+        return Ok(Built::Whole);
     }
     match board {
         BoardId::Synthetic => {
             let seed = params.seed()?.unwrap_or_else(clock_seed);
-            Ok(Some(Stream::new(kind.clone(), session, Recipe::Synthetic { seed }, board, serving, both)?))
+            Ok(Built::Stream(Stream::new(kind.clone(), session, Recipe::Synthetic { seed }, board, serving, both)?))
         }
         BoardId::PlaybackFile => {
             let master = BoardId::from_id(params.master_board).map_err(|_| {
@@ -114,28 +124,32 @@ pub fn stream(kind: &Arc<BoardKind>, session: u64, params: &InputParams, path: P
             let recipe = Recipe::Playback { params: params.clone(), master };
             let mut stream = Stream::new(kind.clone(), session, recipe, master, serving, both)?;
             stream.load(Arc::new(bytes))?;
-            Ok(Some(stream))
+            Ok(Built::Stream(stream))
         }
         BoardId::Cyton | BoardId::CytonDaisy => {
             let recipe = Recipe::Device { board, params: params.clone() };
             if let Some(library) = brainflow {
                 // BrainFlow's board reads the device through a pty the dispatcher serves;
                 // the Rust decoder gets the same bytes and commands.
-                let proxy = PtyProxy::start(&params.serial_port)?;
+                let proxy = match PtyProxy::start(&params.serial_port) {
+                    Ok(proxy) => proxy,
+                    Err(ProxyError::Device(e)) => return Err(e),
+                    Err(ProxyError::Pty(e)) => return Ok(Built::CppAlone(e.message)),
+                };
                 let on_pty = InputParams { serial_port: proxy.slave_path().to_owned(), ..params.clone() };
                 let mut brainflow = library.board(board, &on_pty)?;
                 brainflow.prepare_session()?;
                 let rust = recipe.make(Side::Rust)?;
                 let legacy = LegacyDevice::new(Box::new(brainflow), proxy);
-                return Ok(Some(Stream::against_brainflow(kind.clone(), session, board, serving, rust, legacy)?));
+                return Ok(Built::Stream(Stream::against_brainflow(kind.clone(), session, board, serving, rust, legacy)?));
             }
             // One transport owns the port; every decoder gets every byte it reads.
             let timeout = params.timeout_or(std::time::Duration::from_secs(3));
             let port = SharedPort::open(&params.serial_port, timeout)?;
             let mut stream = Stream::new(kind.clone(), session, recipe, board, serving, both)?;
             stream.attach_port(port, timeout);
-            Ok(Some(stream))
+            Ok(Built::Stream(stream))
         }
-        _ => Ok(None),
+        _ => Ok(Built::Whole),
     }
 }

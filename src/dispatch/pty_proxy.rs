@@ -49,13 +49,25 @@ pub struct PtyProxy {
 const MAX_PENDING_FOR_PTY: usize = 1 << 20;
 
 fn pty_error(what: &str, e: impl std::fmt::Display) -> BoardError {
-    BoardError::general(format!("cannot give BrainFlow a pseudo-terminal ({what}: {e}); the session cannot run both sides"))
+    BoardError::general(format!("cannot give BrainFlow a pseudo-terminal ({what}: {e}), so the session cannot run both sides"))
+}
+
+/// Why a proxy could not start: the device itself (the session cannot run at all), or the
+/// pseudo-terminal (the session can still run BrainFlow's board on the device alone).
+#[derive(Debug)]
+pub enum ProxyError {
+    Device(BoardError),
+    Pty(BoardError),
 }
 
 impl PtyProxy {
     /// Opens the device at `device_path` and a pty for BrainFlow, and starts forwarding.
-    pub fn start(device_path: &str) -> Result<PtyProxy> {
-        let device = open_raw(device_path)?;
+    pub fn start(device_path: &str) -> std::result::Result<PtyProxy, ProxyError> {
+        let device = open_raw(device_path).map_err(ProxyError::Device)?;
+        PtyProxy::around(device, device_path).map_err(ProxyError::Pty)
+    }
+
+    fn around(device: File, device_path: &str) -> Result<PtyProxy> {
         let master = posix_openpt(OFlag::O_RDWR | OFlag::O_NOCTTY).map_err(|e| pty_error("posix_openpt", e))?;
         grantpt(&master).map_err(|e| pty_error("grantpt", e))?;
         unlockpt(&master).map_err(|e| pty_error("unlockpt", e))?;

@@ -342,8 +342,8 @@ impl SessionState {
         );
         trace::flag_evaluation(board, path, &decision, override_reason);
         let mut routing = Routing { decision, started_on: path, override_reason };
-        let stream = match factory::stream(&cell.kind, cell.id, &cell.params, path) {
-            Ok(stream) => stream,
+        let built = match factory::stream(&cell.kind, cell.id, &cell.params, path) {
+            Ok(built) => built,
             // The Rust side could not be made (its decoder refused the params): C++ judges
             // them too.
             Err(e) if path == Path::Rust && cell.board.has_cpp_implementation() && !e.code.is_caller_error() => {
@@ -354,10 +354,20 @@ impl SessionState {
             }
             Err(e) => return Err(e),
         };
-        let engine = match (stream, path) {
-            (Some(stream), _) => Engine::Stream(Box::new(stream)),
-            (None, Path::Cpp) => Engine::Cpp(prepare_cpp(cell)?),
-            (None, Path::Rust) => match self.prepare_rust(cell) {
+        let built = match built {
+            factory::Built::CppAlone(reason) => {
+                // Both sides cannot run here; the session still does, on BrainFlow's board.
+                tracing::warn!(board = board.kind(), session = cell.id, wanted = path.as_str(), %reason, "the session runs on the C++ path alone");
+                routing.override_reason = Some("SINGLE_PATH");
+                path = Path::Cpp;
+                factory::Built::Whole
+            }
+            other => other,
+        };
+        let engine = match (built, path) {
+            (factory::Built::Stream(stream), _) => Engine::Stream(Box::new(stream)),
+            (_, Path::Cpp) => Engine::Cpp(prepare_cpp(cell)?),
+            (_, Path::Rust) => match self.prepare_rust(cell) {
                 Ok(engine) => engine,
                 Err(failure) => {
                     routing.override_reason = Some(if matches!(failure, RustFailure::Refused(_)) {
@@ -370,7 +380,7 @@ impl SessionState {
                     Engine::Cpp(prepare_cpp(cell).map_err(|e| rust_only_error(cell, e, &failure))?)
                 }
             },
-            (None, Path::Shadow | Path::Standby) => {
+            (_, Path::Shadow | Path::Standby) => {
                 return Err(BoardError::new(
                     ExitCode::UnsupportedBoardError,
                     format!("board {board} cannot run in {} mode", path.as_str()),

@@ -47,6 +47,7 @@ pub(crate) fn flag_reason(decision: &Decision, override_reason: Option<&'static 
         Some("BREAKER_OPEN_NO_FALLBACK") => "breaker_open_no_fallback",
         Some("SHADOW_NOT_SAMPLED") => "shadow_not_sampled",
         Some("FAILOVER") => "failover",
+        Some("SINGLE_PATH") => "single_path",
         Some(_) => "unknown",
         None => match decision.reason {
             Reason::Static => "static",
