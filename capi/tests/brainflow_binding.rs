@@ -127,7 +127,7 @@ fn differences(label: &str, theirs: &serde_json::Map<String, serde_json::Value>,
 }
 
 /// The same BoardShim program on BrainFlow's library and on switchyard in every mode and
-/// with both legacy backends (shadow and standby on BrainFlow for Cyton and Daisy only),
+/// with both legacy backends (shadow and standby on BrainFlow for playback, Cyton and Daisy),
 /// for the synthetic board, playback of a recording, and Cyton and Daisy on the emulator
 /// in both firmwares: every fact must be BrainFlow's.
 #[test]
@@ -142,13 +142,13 @@ fn every_fact_a_brainflow_program_sees_is_brainflows() {
         .iter()
         .map(|m| (format!("{m}, core_cpp"), format!("boards:\n  synthetic: {m}\n  playback: {m}\n  cyton: {m}\n  cyton_daisy: {m}\n")))
         .chain(["cpp", "rust", "shadow", "standby"].iter().map(|m| {
-            // BrainFlow's synthetic board cannot run in shadow or standby (unseeded), nor
-            // playback yet: those two stay single-path in these configs.
+            // BrainFlow's synthetic board cannot run in shadow or standby (unseeded): it
+            // stays single-path in these configs.
             let synthetic = if matches!(*m, "cpp" | "rust") { *m } else { "cpp" };
             (
                 format!("{m}, brainflow"),
                 format!(
-                    "brainflow:\n  library: {}\nboards:\n  synthetic: {{mode: {synthetic}, legacy: brainflow}}\n  playback: {{mode: {synthetic}, legacy: brainflow}}\n  cyton: {{mode: {m}, legacy: brainflow}}\n  cyton_daisy: {{mode: {m}, legacy: brainflow}}\n",
+                    "brainflow:\n  library: {}\nboards:\n  synthetic: {{mode: {synthetic}, legacy: brainflow}}\n  playback: {{mode: {m}, legacy: brainflow}}\n  cyton: {{mode: {m}, legacy: brainflow}}\n  cyton_daisy: {{mode: {m}, legacy: brainflow}}\n",
                     library.display()
                 ),
             )
@@ -190,7 +190,7 @@ fn every_fact_a_brainflow_program_sees_is_brainflows() {
         let firmware = device.as_ref().map_or(String::new(), |o| format!(" ({:?})", o.firmware));
         let theirs = run_facts(None, None);
         for (label, yaml) in &configs {
-            if matches!(*board, "synthetic" | "playback") && (label.starts_with("shadow, brainflow") || label.starts_with("standby, brainflow")) {
+            if *board == "synthetic" && (label.starts_with("shadow, brainflow") || label.starts_with("standby, brainflow")) {
                 continue;
             }
             let config = scratch.path().join("facts.yaml");

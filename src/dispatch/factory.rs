@@ -122,6 +122,14 @@ pub fn stream(kind: &Arc<BoardKind>, session: u64, params: &InputParams, path: P
                 BoardError::new(ExitCode::UnableToOpenPortError, format!("cannot read playback file {:?}: {e}", params.file))
             })?;
             let recipe = Recipe::Playback { params: params.clone(), master };
+            if let Some(library) = brainflow {
+                // BrainFlow's playback board reads the file itself; the Rust side plays the
+                // bytes read here. Row k of the file is index k on both.
+                let mut brainflow = library.board(board, params)?;
+                brainflow.prepare_session()?;
+                let stream = Stream::against_brainflow_playback(kind.clone(), session, recipe, master, serving, Box::new(brainflow), Arc::new(bytes))?;
+                return Ok(Built::Stream(stream));
+            }
             let mut stream = Stream::new(kind.clone(), session, recipe, master, serving, both)?;
             stream.load(Arc::new(bytes))?;
             Ok(Built::Stream(stream))

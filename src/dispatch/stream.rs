@@ -72,6 +72,9 @@ enum Input {
     Device(SharedPort),
     /// BrainFlow's board on the proxy's pty (the C++ side is that board).
     Legacy(LegacyDevice),
+    /// BrainFlow's playback board reading the file itself (the C++ side), and the Rust
+    /// decoder playing the same file by the clock: row `k` of the file is index `k` on both.
+    LegacyFile(Box<dyn board_api::Board>),
 }
 
 /// BrainFlow's board on the proxy's pty: the C++ side when the legacy is BrainFlow's
@@ -232,6 +235,31 @@ impl Stream {
         Ok(stream)
     }
 
+    /// A playback stream whose C++ side is BrainFlow's playback board reading the file
+    /// itself, with a Rust side playing the same file (`recipe`), samples laid out as
+    /// `layout_board`'s.
+    pub fn against_brainflow_playback(
+        kind: Arc<BoardKind>,
+        session_id: u64,
+        recipe: Recipe,
+        layout_board: BoardId,
+        serving: Side,
+        brainflow: Box<dyn board_api::Board>,
+        file: Arc<Vec<u8>>,
+    ) -> Result<Stream> {
+        let mut stream = Stream::empty(kind, session_id, Some(recipe.clone()), layout_board, serving)?;
+        stream.input = Input::LegacyFile(brainflow);
+        stream.cpp = Some(CppPart {
+            producer: Box::new(BoardIsTheCppSide),
+            queues: new_queues(&stream.rows, DEFAULT_CAPACITY),
+            compare: SampleQueue::new(stream.rows[0], DEFAULT_CAPACITY),
+            next: 0,
+        });
+        stream.add_side(Side::Rust, recipe.make(Side::Rust)?)?;
+        stream.load(file)?;
+        Ok(stream)
+    }
+
     /// A stream whose C++ side is BrainFlow's board on `legacy`'s pty, with a Rust decoder
     /// (`rust`) fed the same bytes and commands.
     pub fn against_brainflow(
@@ -363,7 +391,8 @@ impl Stream {
     /// the input's fault and is returned; a Rust failure takes the Rust side out (to C++
     /// when it was serving, with nothing served yet to lose).
     pub fn load(&mut self, bytes: Arc<Vec<u8>>) -> Result<()> {
-        if let Some(cpp) = &mut self.cpp {
+        let cpp_plays = !matches!(self.input, Input::LegacyFile(_));
+        if let Some(cpp) = self.cpp.as_mut().filter(|_| cpp_plays) {
             cpp.producer.load(&bytes)?;
             self.file_samples = cpp.producer.total();
         }
@@ -372,7 +401,7 @@ impl Stream {
             let loaded = rust.side.call("load", Duration::from_secs(30), false, move |p, _| p.load(&bytes).map(|()| p.total()));
             match loaded {
                 RustAnswer::Answered(Ok(total)) => {
-                    if self.cpp.is_none() {
+                    if self.cpp.is_none() || !cpp_plays {
                         self.file_samples = total;
                     }
                 }
@@ -412,6 +441,7 @@ impl Stream {
             Input::Device(port) => port.write(b"b")?,
             // BrainFlow sends `b` itself, through the proxy.
             Input::Legacy(legacy) => legacy.board.start_stream(buffer_size)?,
+            Input::LegacyFile(board) => board.start_stream(buffer_size)?,
             Input::Clock => {}
         }
         self.t0 = Some(now);
@@ -435,6 +465,7 @@ impl Stream {
         }
         let result = match &mut self.input {
             Input::Legacy(legacy) => legacy.board.stop_stream(),
+            Input::LegacyFile(board) => board.stop_stream(),
             Input::Clock => Ok(()),
             Input::Device(port) => {
                 // Spec (Cyton stop): what the board sent before it saw `s` is the user's
@@ -505,6 +536,10 @@ impl Stream {
         }
         match &self.input {
             Input::Clock => self.pump_clock(now),
+            Input::LegacyFile(_) => {
+                self.drain_brainflow_playback();
+                self.pump_clock(now);
+            }
             Input::Device(_) => self.pump_device(),
             Input::Legacy(_) => self.pump_legacy(),
         }
@@ -516,9 +551,9 @@ impl Stream {
         let Some(t0) = self.t0 else { return 0 };
         let mut due = ((now - t0) * self.rate).floor().max(0.0) as u64;
         let total = match &self.cpp {
-            Some(cpp) => cpp.producer.total(),
-            None if self.looping => None,
-            None => self.file_samples,
+            Some(cpp) if !matches!(self.input, Input::LegacyFile(_)) => cpp.producer.total(),
+            _ if self.looping => None,
+            _ => self.file_samples,
         };
         if let Some(total) = total {
             due = due.min(total);
@@ -532,7 +567,8 @@ impl Stream {
         let t0 = self.t0.unwrap_or(now);
         let serving_cpp = self.serving == Side::Cpp;
         let comparing = self.rust.is_some();
-        if let Some(cpp) = &mut self.cpp {
+        let cpp_plays = !matches!(self.input, Input::LegacyFile(_));
+        if let Some(cpp) = self.cpp.as_mut().filter(|_| cpp_plays) {
             if due > cpp.next {
                 let (first, count) = (cpp.next, (due - cpp.next) as usize);
                 for v in &mut self.scratch {
@@ -609,6 +645,29 @@ impl Stream {
         }
         if let Some(rust) = &mut self.rust {
             rust.backlog.extend(chunks);
+        }
+        self.apply_switch_marker();
+    }
+
+    /// Against BrainFlow's playback board: drains what it played into the C++ side's queue
+    /// (the Rust side produces by the clock, in `pump_clock`).
+    fn drain_brainflow_playback(&mut self) {
+        let Input::LegacyFile(board) = &mut self.input else { return };
+        let mut drained = SampleMatrix::default();
+        self.scratch[0].clear();
+        match board.board_data_count(Preset::Default).and_then(|n| board.get_board_data(n, Preset::Default, &mut drained)) {
+            Ok(()) => append_sample_major(&drained, &mut self.scratch[0]),
+            Err(e) => tracing::error!(board = self.board.kind(), exit_code = e.code.code(), error = %e, "BrainFlow's board could not be read"),
+        }
+        if self.serving == Side::Cpp {
+            apply_markers(&mut self.scratch[0], self.rows[0], self.marker_rows[0], &mut lock(&self.markers).user[0]);
+        }
+        let comparing = self.rust.is_some();
+        if let Some(cpp) = &mut self.cpp {
+            cpp.queues[0].push_sample_major(&self.scratch[0]);
+            if comparing {
+                cpp.compare.push_sample_major(&self.scratch[0]);
+            }
         }
         self.apply_switch_marker();
     }
@@ -694,7 +753,7 @@ impl Stream {
             }
         };
         match &self.input {
-            Input::Clock => {
+            Input::Clock | Input::LegacyFile(_) => {
                 if rust.due <= rust.next {
                     return;
                 }
@@ -800,7 +859,7 @@ impl Stream {
             }
             return Ok(());
         }
-        if matches!(self.input, Input::Legacy(_)) && to == Side::Rust && self.rust.is_none() {
+        if matches!(self.input, Input::Legacy(_) | Input::LegacyFile(_)) && to == Side::Rust && self.rust.is_none() {
             return Err(BoardError::general("the Rust decoder cannot join BrainFlow's board mid-stream"));
         }
         self.moving = true;
@@ -866,8 +925,8 @@ impl Stream {
     fn drop_side(&mut self, side: Side) {
         match side {
             Side::Cpp => {
-                if matches!(self.input, Input::Legacy(_)) {
-                    return; // BrainFlow's board owns the device through the pty
+                if matches!(self.input, Input::Legacy(_) | Input::LegacyFile(_)) {
+                    return; // BrainFlow's board is the C++ side for the session's life
                 }
                 self.cpp = None;
             }
@@ -1109,7 +1168,10 @@ impl Stream {
         if let Input::Device(_) = &self.input {
             return self.configure_device(config);
         }
-        let cpp_reply = self.cpp.as_mut().map(|c| c.producer.configure(config));
+        let cpp_reply = match &mut self.input {
+            Input::LegacyFile(board) => Some(board.config_board(config)),
+            _ => self.cpp.as_mut().map(|c| c.producer.configure(config)),
+        };
         let mut rust_reply = None;
         if let Some(rust) = &mut self.rust {
             let text = config.to_owned();
@@ -1182,7 +1244,7 @@ impl Stream {
         match &self.input {
             Input::Device(port) => port.failure(),
             Input::Legacy(legacy) => legacy.proxy.failure(),
-            Input::Clock => None,
+            Input::Clock | Input::LegacyFile(_) => None,
         }
     }
 
@@ -1200,6 +1262,7 @@ impl Stream {
     pub fn release(mut self) -> Result<()> {
         let result = match &mut self.input {
             Input::Legacy(legacy) => legacy.board.release_session(),
+            Input::LegacyFile(board) => board.release_session(),
             _ => Ok(()),
         };
         if let Some(rust) = self.rust.take() {

@@ -1216,9 +1216,9 @@ fn validate_legacy(board: BoardId, legacy: &Spanned<Legacy>, mode: Path, targeti
         return Ok(());
     }
     let why = match board {
-        BoardId::Cyton | BoardId::CytonDaisy => return Ok(()),
+        BoardId::Cyton | BoardId::CytonDaisy | BoardId::PlaybackFile => return Ok(()),
         BoardId::Synthetic => "BrainFlow's synthetic generator is unseeded, so its values can never equal the Rust twin's and a comparison would report only noise",
-        _ => "only Cyton and Cyton Daisy share one device read between BrainFlow's board and the Rust twin so far",
+        _ => "only playback, Cyton and Cyton Daisy share their input between BrainFlow's board and the Rust twin",
     };
     Err(ConfigError::at(file, legacy, format!("{prefix}.legacy"), format!(
         "{} cannot run shadow or standby against BrainFlow's library: {why}; use mode cpp or rust with legacy: brainflow, or legacy: core_cpp for shadow and standby", board.kind())))

@@ -342,7 +342,10 @@ fn legacy_brainflow_is_refused_where_it_cannot_serve() {
         message("boards:\n  synthetic:\n    mode: shadow\n    legacy: brainflow\n"),
         ":4:13: boards.synthetic.legacy: synthetic cannot run shadow or standby against BrainFlow's library: BrainFlow's synthetic generator is unseeded, so its values can never equal the Rust twin's and a comparison would report only noise; use mode cpp or rust with legacy: brainflow, or legacy: core_cpp for shadow and standby"
     );
-    assert!(message("boards:\n  playback:\n    mode: rust\n    legacy: brainflow\n    targeting:\n      - serve: standby\n        file: [a.csv]\n").contains("boards.playback.legacy: playback cannot run shadow or standby against BrainFlow's library: only Cyton and Cyton Daisy"));
+    // Playback shares its file with BrainFlow's playback board: standby against it is fine.
+    let dir = tempfile::tempdir().unwrap();
+    let path = write(dir.path(), "playback.yaml", b"boards:\n  playback:\n    mode: rust\n    legacy: brainflow\n    targeting:\n      - serve: standby\n        file: [a.csv]\n");
+    assert!(toggles::load_file(&path).is_ok(), "{:?}", toggles::load_file(&path).err().map(|e| e.to_string()));
     assert_eq!(
         message("boards:\n  muse_2:\n    mode: rust\n    legacy: brainflow\n"),
         ":4:13: boards.muse_2.legacy: muse_2 has no C++ path in switchyard (it is Rust-only), so no legacy library serves it; remove legacy"
