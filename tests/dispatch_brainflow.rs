@@ -207,3 +207,52 @@ fn a_board_only_brainflow_implements_is_served_by_brainflow() {
     let session = runtime.open(streaming, params);
     assert_eq!(session.descriptor(board_api::Preset::Default).unwrap().name, "Cyton");
 }
+
+/// Playback against BrainFlow's playback board: BrainFlow reads the file itself, the Rust
+/// twin plays the same bytes; by file row they agree, and an injected corruption of the
+/// Rust side is caught.
+#[test]
+fn playback_shadow_against_brainflow_compares_by_file_row_and_catches_corruption() {
+    let library = brainflow::brainflow_library();
+    let dir = tempfile::tempdir().unwrap();
+    let recording = dir.path().join("recording.csv");
+    let lines: Vec<String> = (0..3000)
+        .map(|i: u32| {
+            let mut row: Vec<f64> = vec![f64::from(i % 256)];
+            row.extend((1..30).map(|c| f64::from((i * 7 + c) % 100) / 10.0));
+            row.extend([1.7e9 + f64::from(i) / 250.0, 0.0]);
+            row.iter().map(|v| format!("{v:.6}")).collect::<Vec<_>>().join("\t")
+        })
+        .collect();
+    std::fs::write(&recording, lines.join("\n") + "\n").unwrap();
+    let yaml = |faults: &str| {
+        format!(
+            "brainflow:\n  library: {}\nboards:\n  playback:\n    mode: shadow\n    legacy: brainflow\n    faults: {{ {faults} }}\n",
+            library.display()
+        )
+    };
+    let config = ConfigFile::new(&yaml(""));
+    let runtime = config.runtime();
+    let params = board_api::InputParams { file: recording.display().to_string(), master_board: BoardId::Synthetic.id(), ..Default::default() };
+    let mut s = runtime.open(BoardId::PlaybackFile, params);
+    s.prepare_session().unwrap();
+    assert_eq!(s.path(), Path::Shadow);
+    s.start_stream(45_000).unwrap();
+    let shadow = runtime.kind(BoardId::PlaybackFile).counters.shadow.clone();
+    let mut got = Collected::new();
+    wait_for("comparisons", LIMIT, || {
+        got.drain(&mut s);
+        shadow.compared() >= 100
+    });
+    assert_eq!(shadow.mismatched(), 0, "BrainFlow's playback and the twin agree row by row");
+    // What is served is BrainFlow's: the file's rows in order.
+    let packages: Vec<f64> = got.samples.iter().map(|x| x[0]).collect();
+    assert!(packages.windows(2).all(|w| (w[1] - w[0]).rem_euclid(256.0) == 1.0), "{packages:?}");
+    config.change(&runtime, &yaml("corrupt_rate: 100"));
+    wait_for("the corruption to be caught", LIMIT, || {
+        got.drain(&mut s);
+        shadow.mismatched() > 0
+    });
+    s.stop_stream().unwrap();
+    s.release_session().unwrap();
+}
