@@ -128,7 +128,7 @@ impl PlaybackBoard {
             self.scratch.extend_from_slice(&self.samples[self.position * rows..(self.position + 1) * rows]);
             self.position += 1;
             self.scratch[d.timestamp_channel] = self.started.1 + slot as f64 / f64::from(d.sampling_rate);
-            self.buffers.push(0, &mut self.scratch);
+            self.buffers.push_many(0, &mut self.scratch);
         }
     }
 }

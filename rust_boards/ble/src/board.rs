@@ -13,7 +13,7 @@ use crate::transport::{BleError, BleResult, BleTransport, DeviceQuery, FoundDevi
 use board_api::{
     descriptor, Board, BoardError, BoardId, DecodeCounters, ExitCode, InputParams, Preset, Result, SampleMatrix,
 };
-use std::collections::VecDeque;
+use sample_ring::SampleRing;
 use std::future::Future;
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -361,38 +361,18 @@ pub struct LinkStatus {
     pub decode: DecodeCounters,
 }
 
-/// A ring buffer of sample-major samples.
+/// One preset's buffer, and where its markers go.
 struct Ring {
-    rows: usize,
     marker_row: usize,
-    capacity: usize,
-    data: VecDeque<f64>,
+    samples: SampleRing,
 }
 
 impl Ring {
     fn new(rows: usize, marker_row: usize, capacity: usize) -> Self {
-        Ring { rows, marker_row, capacity, data: VecDeque::with_capacity(rows * capacity.min(1 << 16)) }
+        Ring { marker_row, samples: SampleRing::new(rows, capacity) }
     }
     fn len(&self) -> usize {
-        self.data.len() / self.rows
-    }
-    /// Appends a sample; returns whether the oldest one was dropped to make room.
-    fn push(&mut self, sample: &[f64]) -> bool {
-        let full = self.len() >= self.capacity;
-        if full {
-            self.data.drain(..self.rows);
-        }
-        self.data.extend(sample);
-        full
-    }
-    fn copy_out(&self, first: usize, count: usize, out: &mut SampleMatrix) {
-        let rows = self.rows;
-        let data = out.reset(rows, count);
-        for i in 0..count {
-            for row in 0..rows {
-                data[row * count + i] = self.data[(first + i) * rows + row];
-            }
-        }
+        self.samples.len()
     }
 }
 
@@ -424,7 +404,7 @@ impl Shared {
             }
             let p = preset.index();
             let Some(ring) = self.rings[p].as_mut() else { continue };
-            let (rows, marker_row) = (ring.rows, ring.marker_row);
+            let (rows, marker_row) = (ring.samples.rows(), ring.marker_row);
             for sample in samples.chunks_exact_mut(rows) {
                 if self.gap_pending[p] {
                     sample[marker_row] = GAP_MARKER;
@@ -434,7 +414,7 @@ impl Shared {
                     sample[marker_row] = self.pending_marker[p];
                     self.pending_marker[p] = 0.0;
                 }
-                if ring.push(sample) {
+                if ring.samples.push(sample) {
                     self.dropped += 1;
                 }
             }
@@ -685,9 +665,7 @@ impl Board for BleBoard {
         let mut shared = lock(&self.shared);
         match shared.rings[p].as_mut() {
             Some(ring) => {
-                let count = ring.len().min(max_samples);
-                ring.copy_out(0, count, out);
-                ring.data.drain(..count * ring.rows);
+                ring.samples.take_into(max_samples, out);
             }
             None => {
                 out.reset(rows, 0);
@@ -703,8 +681,7 @@ impl Board for BleBoard {
         let shared = lock(&self.shared);
         match shared.rings[p].as_ref() {
             Some(ring) => {
-                let count = ring.len().min(max_samples);
-                ring.copy_out(ring.len() - count, count, out);
+                ring.samples.peek_latest_into(max_samples, out);
             }
             None => {
                 out.reset(rows, 0);
