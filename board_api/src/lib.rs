@@ -10,6 +10,9 @@
 //!   two decoders (shadow and standby modes read a device once and decode it twice);
 //! - [`SampleGenerator`]: the synthetic board's signal without its clock, for the same reason.
 //!
+//! and [`Lifecycle`], BrainFlow's lifecycle rules (which call in which state answers which
+//! exit code) written once, for every Rust board and the dispatcher's engines to keep.
+//!
 //! It does not own any implementation, any I/O, nor any routing decision.
 #![forbid(unsafe_code)]
 
@@ -17,6 +20,7 @@ mod board;
 mod descriptor;
 mod error;
 mod ids;
+mod lifecycle;
 mod matrix;
 mod params;
 
@@ -24,5 +28,6 @@ pub use board::{Board, DecodeCounters, SampleGenerator, StreamDecoder};
 pub use descriptor::{descriptor, descriptors_json, BoardDescriptor, ChannelKind};
 pub use error::{caller_error_codes, BoardError, ExitCode, Result};
 pub use ids::{BoardId, Preset};
+pub use lifecycle::{buffer_size_is_valid, Lifecycle, SessionPhase, WIDEST_PRESET_ROWS};
 pub use matrix::SampleMatrix;
 pub use params::InputParams;

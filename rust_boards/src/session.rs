@@ -1,66 +1,9 @@
-//! What every board shares: the lifecycle checks and the per-preset buffers with their
-//! pending markers, so each board only supplies how samples come to exist.
+//! What every board shares: the per-preset buffers with their pending markers, so each
+//! board only supplies how samples come to exist. The lifecycle rules are
+//! `board_api::Lifecycle`'s.
 
-use board_api::{BoardError, BoardId, ExitCode, Preset, Result, SampleMatrix};
+use board_api::{BoardError, BoardId, Lifecycle, Preset, Result, SampleMatrix};
 use sample_ring::SampleRing;
-
-/// Where a board is in BrainFlow's lifecycle.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Phase {
-    Released,
-    Prepared,
-    Streaming,
-}
-
-impl Phase {
-    pub(crate) fn require_prepared(self, call: &str) -> Result<()> {
-        if self == Phase::Released {
-            return Err(BoardError::not_created(format!(
-                "{call}: the session is not prepared; call prepare_session first"
-            )));
-        }
-        Ok(())
-    }
-
-    pub(crate) fn check_start(self, buffer_size: usize) -> Result<()> {
-        self.require_prepared("start_stream")?;
-        if self == Phase::Streaming {
-            return Err(BoardError::new(
-                ExitCode::StreamAlreadyRunError,
-                "start_stream: the stream is already running; call stop_stream first",
-            ));
-        }
-        if buffer_size == 0 {
-            return Err(BoardError::new(
-                ExitCode::InvalidBufferSizeError,
-                "start_stream: buffer_size must be at least 1 sample",
-            ));
-        }
-        // The widest preset of any board has 32 rows; a size no memory could hold is
-        // refused here rather than failing later.
-        if !SampleRing::size_is_valid(32, buffer_size) {
-            return Err(BoardError::new(
-                ExitCode::InvalidBufferSizeError,
-                format!("start_stream: buffer_size {buffer_size} is too large"),
-            ));
-        }
-        Ok(())
-    }
-
-    pub(crate) fn check_stop(self) -> Result<()> {
-        self.require_prepared("stop_stream")?;
-        if self != Phase::Streaming {
-            return Err(BoardError::new(ExitCode::StreamThreadIsNotRunning, "stop_stream: the stream is not running"));
-        }
-        Ok(())
-    }
-}
-
-fn no_buffer(call: &str) -> BoardError {
-    BoardError::invalid_arguments(format!(
-        "{call}: no stream has been started since prepare_session, so there is no buffer yet; call start_stream first"
-    ))
-}
 
 /// The layout of one preset as far as buffering cares.
 #[derive(Debug, Clone, Copy)]
@@ -144,7 +87,7 @@ impl Buffers {
     /// The ring of the preset at `i`, or BrainFlow's INVALID_ARGUMENTS_ERROR between
     /// prepare and the first `start_stream` (there is no buffer yet).
     fn ring(&self, i: usize, call: &str) -> Result<&SampleRing> {
-        self.presets[i].ring.as_ref().ok_or_else(|| no_buffer(call))
+        self.presets[i].ring.as_ref().ok_or_else(|| Lifecycle::no_buffer(call))
     }
 
     pub(crate) fn count(&self, preset: Preset) -> Result<usize> {
@@ -154,7 +97,7 @@ impl Buffers {
 
     pub(crate) fn take_oldest(&mut self, max: usize, preset: Preset, out: &mut SampleMatrix) -> Result<()> {
         let i = self.index(preset)?;
-        self.presets[i].ring.as_mut().ok_or_else(|| no_buffer("get_board_data"))?.take_into(max, out);
+        self.presets[i].ring.as_mut().ok_or_else(|| Lifecycle::no_buffer("get_board_data"))?.take_into(max, out);
         Ok(())
     }
 

@@ -52,14 +52,9 @@ pub struct SampleRing {
 
 impl SampleRing {
     /// Whether a ring of `capacity` samples of `rows` values is addressable at all (the
-    /// C++ ring's "too large" rule); zero is never valid.
+    /// C++ ring's "too large" rule, [`board_api::buffer_size_is_valid`]); zero is never valid.
     pub fn size_is_valid(rows: usize, capacity: usize) -> bool {
-        capacity > 0
-            && rows > 0
-            && capacity
-                .checked_mul(rows)
-                .and_then(|n| n.checked_mul(std::mem::size_of::<f64>()))
-                .is_some_and(|bytes| bytes <= isize::MAX as usize)
+        board_api::buffer_size_is_valid(rows, capacity)
     }
 
     /// A ring for up to `capacity` samples (at least 1) of `rows` values, allocating
