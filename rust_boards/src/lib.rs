@@ -6,7 +6,9 @@
 //!   to the C++ generator for the same seed);
 //! - [`PlaybackBoard`] and [`PlaybackDecoder`] (BrainFlow CSV files);
 //! - [`CytonBoard`] for Cyton and Cyton Daisy, around [`CytonDecoder`];
-//! - an injectable [`Clock`].
+//! - an injectable [`Clock`];
+//! - [`serial::open_serial`], the one serial port open (the dispatcher's device transport
+//!   opens its ports here too).
 //!
 //! Each preset's buffer is a [`SampleRing`] (crate `sample_ring`, shared with the BLE
 //! boards and the dispatcher), re-exported here.
@@ -24,6 +26,7 @@
 mod clock;
 mod cyton;
 mod playback;
+pub mod serial;
 mod session;
 mod synthetic;
 

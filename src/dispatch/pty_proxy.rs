@@ -5,14 +5,14 @@
 //! BrainFlow writes on the pty (its handshake, `b`, `s`, channel settings) goes into the
 //! same flow and is written to the device once. One process, one reader, no IPC.
 //!
-//! The device side reuses the dispatcher's one serial `open` (`device::open_raw`).
+//! The device side is opened by the one serial `open` (`rust_boards::serial::open_serial`).
 
-use super::device::open_raw;
 use board_api::{BoardError, Result};
 use nix::fcntl::{fcntl, FcntlArg, OFlag};
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use nix::pty::{grantpt, posix_openpt, ptsname_r, unlockpt, PtyMaster};
 use nix::sys::termios::{cfmakeraw, tcgetattr, tcsetattr, SetArg};
+use rust_boards::serial::open_serial;
 use std::collections::VecDeque;
 use std::fs::File;
 use std::io::{Read, Write};
@@ -55,7 +55,7 @@ fn pty_error(what: &str, e: impl std::fmt::Display) -> BoardError {
 impl PtyProxy {
     /// Opens the device at `device_path` and a pty for BrainFlow, and starts forwarding.
     pub fn start(device_path: &str) -> Result<PtyProxy> {
-        let device = open_raw(device_path)?;
+        let device = open_serial(device_path)?;
         let master = posix_openpt(OFlag::O_RDWR | OFlag::O_NOCTTY).map_err(|e| pty_error("posix_openpt", e))?;
         grantpt(&master).map_err(|e| pty_error("grantpt", e))?;
         unlockpt(&master).map_err(|e| pty_error("unlockpt", e))?;

@@ -2,7 +2,7 @@
 //! with one reader thread per streaming device, blocked in `poll` on the port.
 
 use super::decoder::CytonDecoder;
-use super::serial::{discard_input, open_serial, read_reply, read_with_timeout, write_command};
+use crate::serial::{discard_input, open_serial, read_reply, read_with_timeout, write_command};
 use crate::session::{Buffers, PresetLayout};
 use board_api::{Board, BoardError, BoardId, ExitCode, InputParams, Lifecycle, Preset, Result, SampleMatrix, StreamDecoder};
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
