@@ -15,6 +15,9 @@
 //! that library is loaded ([`install_legacy_facts`]), so that [`descriptor`] stays the one
 //! place every crate asks.
 //!
+//! It also holds [`Lifecycle`], BrainFlow's lifecycle rules (which call in which state answers which
+//! exit code) written once, for every Rust board and the dispatcher's engines to keep.
+//!
 //! It does not own any implementation, any I/O, nor any routing decision.
 #![forbid(unsafe_code)]
 
@@ -23,6 +26,7 @@ mod descriptor;
 mod error;
 mod ids;
 mod legacy_ids;
+mod lifecycle;
 mod matrix;
 mod params;
 
@@ -31,5 +35,6 @@ pub use descriptor::{descriptor, descriptors_json, install_legacy_facts, legacy_
 pub use error::{caller_error_codes, BoardError, ExitCode, Result};
 pub use ids::{BoardId, LegacyBoardId, Preset};
 pub use legacy_ids::{LegacyBoard, LEGACY_BOARDS};
+pub use lifecycle::{buffer_size_is_valid, Lifecycle, SessionPhase, WIDEST_PRESET_ROWS};
 pub use matrix::SampleMatrix;
 pub use params::InputParams;

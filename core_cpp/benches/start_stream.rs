@@ -100,7 +100,7 @@ fn fill(c: &mut Criterion) {
     });
     group.bench_function("rust_ring_growing", |b| {
         b.iter_batched(
-            || rust_boards::RingBuffer::new(ROWS, BUFFER_SIZE),
+            || sample_ring::SampleRing::new(ROWS, BUFFER_SIZE),
             |mut ring| {
                 for sample in black_box(&batch).chunks(ROWS).cycle().take(BUFFER_SIZE) {
                     ring.push(sample);

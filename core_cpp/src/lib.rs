@@ -509,7 +509,7 @@ impl SampleGenerator for CppSyntheticGenerator {
 }
 
 /// The C++ ring buffer on its own (the one every C++ board keeps per preset), with the
-/// same calls as `rust_boards::RingBuffer` so the two can be driven side by side.
+/// same reads as `sample_ring::SampleRing` so the two can be driven side by side.
 pub struct CppRingBuffer {
     inner: cxx::UniquePtr<ffi::RingBufferSession>,
     rows: usize,

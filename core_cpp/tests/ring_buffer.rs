@@ -1,11 +1,11 @@
 //! The C++ ring buffer grows its storage with the samples it holds, and growing must never
 //! show: capacity, drop-oldest, counts and the order of both reads stay exactly those of a
-//! buffer allocated whole. Checked against the Rust twin's ring (`rust_boards::RingBuffer`)
+//! buffer allocated whole. Checked against the Rust twin's ring (`sample_ring::SampleRing`)
 //! and against plain expectations at every growth step.
 
 use board_api::{ExitCode, SampleMatrix};
 use core_cpp::CppRingBuffer;
-use rust_boards::RingBuffer;
+use sample_ring::SampleRing;
 
 const ROWS: usize = 3;
 
@@ -140,7 +140,7 @@ fn behaves_exactly_like_the_rust_ring_under_mixed_pushes_and_reads() {
     for (seed, capacity) in [(1u64, 7usize), (2, 300), (3, 1500), (4, 4097)] {
         let mut ops = Ops(seed);
         let mut cpp = CppRingBuffer::new(ROWS, capacity).unwrap();
-        let mut rust = RingBuffer::new(ROWS, capacity);
+        let mut rust = SampleRing::new(ROWS, capacity);
         let (mut c, mut r) = (SampleMatrix::new(0), SampleMatrix::new(0));
         let mut next = 0u64;
         for step in 0..3000 {
@@ -160,13 +160,13 @@ fn behaves_exactly_like_the_rust_ring_under_mixed_pushes_and_reads() {
                 6 | 7 => {
                     let max = ops.next(capacity as u64 + 2) as usize;
                     cpp.copy_newest(max, &mut c);
-                    rust.copy_newest(max, &mut r);
+                    rust.peek_latest_into(max, &mut r);
                     assert_eq!(c, r, "{what}: copy_newest({max})");
                 }
                 _ => {
                     let max = ops.next(capacity as u64 + 2) as usize;
                     cpp.take_oldest(max, &mut c);
-                    rust.take_oldest(max, &mut r);
+                    rust.take_into(max, &mut r);
                     assert_eq!(c, r, "{what}: take_oldest({max})");
                 }
             }
@@ -183,11 +183,11 @@ fn impossible_sizes_are_refused_like_the_rust_ring() {
     for capacity in [usize::MAX, usize::MAX / 64, isize::MAX as usize / 8 / 32 + 1] {
         let e = CppRingBuffer::new(32, capacity).unwrap_err();
         assert_eq!(e.code, ExitCode::InvalidBufferSizeError, "{capacity}: {e}");
-        assert!(!RingBuffer::size_is_valid(32, capacity), "{capacity}");
+        assert!(!SampleRing::size_is_valid(32, capacity), "{capacity}");
     }
     // The largest addressable size is accepted and costs nothing until used.
     let largest = isize::MAX as usize / 8 / 32;
-    assert!(RingBuffer::size_is_valid(32, largest));
+    assert!(SampleRing::size_is_valid(32, largest));
     let mut ring = CppRingBuffer::new(32, largest).unwrap();
     ring.push(&[1.0; 32]);
     assert_eq!(ring.len(), 1);

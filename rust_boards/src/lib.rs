@@ -6,7 +6,12 @@
 //!   to the C++ generator for the same seed);
 //! - [`PlaybackBoard`] and [`PlaybackDecoder`] (BrainFlow CSV files);
 //! - [`CytonBoard`] for Cyton and Cyton Daisy, around [`CytonDecoder`];
-//! - the ring buffer with BrainFlow's drop-oldest semantics, and an injectable [`Clock`].
+//! - an injectable [`Clock`];
+//! - [`serial::open_serial`], the one serial port open (the dispatcher's device transport
+//!   opens its ports here too).
+//!
+//! Each preset's buffer is a [`SampleRing`] (crate `sample_ring`, shared with the BLE
+//! boards and the dispatcher), re-exported here.
 //!
 //! It does not own routing, shadow comparison or the C++ boards; the BLE boards live in
 //! their own crate (`ble_boards`).
@@ -21,14 +26,14 @@
 mod clock;
 mod cyton;
 mod playback;
-mod ring;
+pub mod serial;
 mod session;
 mod synthetic;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use cyton::{CytonBoard, CytonDecoder, CYTON_ROWS, DAISY_ROWS, PACKET_LEN};
 pub use playback::{read_playback_file, PlaybackBoard, PlaybackDecoder};
-pub use ring::RingBuffer;
+pub use sample_ring::SampleRing;
 pub use synthetic::{SyntheticBoard, SyntheticGenerator, SYNTHETIC_AUX_ROWS, SYNTHETIC_RATE, SYNTHETIC_ROWS};
 
 use board_api::{Board, BoardError, BoardId, ExitCode, InputParams, Result, StreamDecoder};

@@ -2,9 +2,9 @@
 //! elapsed time when read (no thread), and the same CSV as a byte-stream decoder.
 
 use crate::clock::{samples_due, Clock, SystemClock};
-use crate::session::{Buffers, Phase, PresetLayout};
+use crate::session::{Buffers, PresetLayout};
 use board_api::{
-    descriptor, Board, BoardDescriptor, BoardError, BoardId, DecodeCounters, ExitCode, InputParams, Preset, Result,
+    descriptor, Board, BoardDescriptor, BoardError, BoardId, DecodeCounters, ExitCode, InputParams, Lifecycle, Preset, Result,
     SampleMatrix, StreamDecoder,
 };
 use std::sync::Arc;
@@ -72,7 +72,7 @@ pub fn read_playback_file(path: &str, rows: usize) -> Result<Vec<f64>> {
 pub struct PlaybackBoard {
     params: InputParams,
     clock: Arc<dyn Clock>,
-    phase: Phase,
+    lifecycle: Lifecycle,
     master: Option<(BoardId, &'static BoardDescriptor)>,
     buffers: Buffers,
     samples: Vec<f64>,
@@ -93,7 +93,7 @@ impl PlaybackBoard {
         Ok(PlaybackBoard {
             params: params.clone(),
             clock,
-            phase: Phase::Released,
+            lifecycle: Lifecycle::new(),
             master: None,
             buffers: Buffers::new(BoardId::PlaybackFile, Vec::new()),
             samples: Vec::new(),
@@ -106,7 +106,7 @@ impl PlaybackBoard {
     }
 
     fn produce_due(&mut self) {
-        if self.phase != Phase::Streaming {
+        if !self.lifecycle.is_streaming() {
             return;
         }
         let Some((_, d)) = self.master else { return };
@@ -128,7 +128,7 @@ impl PlaybackBoard {
             self.scratch.extend_from_slice(&self.samples[self.position * rows..(self.position + 1) * rows]);
             self.position += 1;
             self.scratch[d.timestamp_channel] = self.started.1 + slot as f64 / f64::from(d.sampling_rate);
-            self.buffers.push(0, &mut self.scratch);
+            self.buffers.push_many(0, &mut self.scratch);
         }
     }
 }
@@ -139,7 +139,7 @@ impl Board for PlaybackBoard {
     }
 
     fn prepare_session(&mut self) -> Result<()> {
-        if self.phase != Phase::Released {
+        if self.lifecycle.is_prepared() {
             return Ok(());
         }
         let (master, d) = master_layout(&self.params)?;
@@ -151,59 +151,59 @@ impl Board for PlaybackBoard {
         );
         self.position = 0;
         self.looping = false;
-        self.phase = Phase::Prepared;
+        self.lifecycle.mark_prepared();
         tracing::debug!(file = %self.params.file, master = %master, samples = self.samples.len() / d.num_rows, "playback prepared");
         Ok(())
     }
 
     fn is_prepared(&self) -> bool {
-        self.phase != Phase::Released
+        self.lifecycle.is_prepared()
     }
 
     fn start_stream(&mut self, buffer_size: usize) -> Result<()> {
-        self.phase.check_start(buffer_size)?;
+        self.lifecycle.check_start(buffer_size)?;
         self.buffers.start(buffer_size);
         self.started = (self.clock.monotonic(), self.clock.unix_now());
         self.slots = 0;
-        self.phase = Phase::Streaming;
+        self.lifecycle.mark_started();
         Ok(())
     }
 
     fn stop_stream(&mut self) -> Result<()> {
-        self.phase.check_stop()?;
+        self.lifecycle.check_stop()?;
         self.produce_due();
-        self.phase = Phase::Prepared;
+        self.lifecycle.mark_stopped();
         Ok(())
     }
 
     fn release_session(&mut self) -> Result<()> {
-        self.phase.require_prepared("release_session")?;
-        self.phase = Phase::Released;
+        self.lifecycle.check_release()?;
+        self.lifecycle.mark_released();
         self.buffers.clear();
         self.samples = Vec::new();
         Ok(())
     }
 
     fn board_data_count(&mut self, preset: Preset) -> Result<usize> {
-        self.phase.require_prepared("board_data_count")?;
+        self.lifecycle.require_buffer("board_data_count")?;
         self.produce_due();
         self.buffers.count(preset)
     }
 
     fn get_board_data(&mut self, max_samples: usize, preset: Preset, out: &mut SampleMatrix) -> Result<()> {
-        self.phase.require_prepared("get_board_data")?;
+        self.lifecycle.require_buffer("get_board_data")?;
         self.produce_due();
         self.buffers.take_oldest(max_samples, preset, out)
     }
 
     fn get_current_board_data(&mut self, max_samples: usize, preset: Preset, out: &mut SampleMatrix) -> Result<()> {
-        self.phase.require_prepared("get_current_board_data")?;
+        self.lifecycle.require_buffer("get_current_board_data")?;
         self.produce_due();
         self.buffers.copy_newest(max_samples, preset, out)
     }
 
     fn config_board(&mut self, config: &str) -> Result<String> {
-        self.phase.require_prepared("config_board")?;
+        self.lifecycle.require_prepared("config_board")?;
         self.produce_due();
         match config {
             "loopback_true" => self.looping = true,
@@ -218,7 +218,7 @@ impl Board for PlaybackBoard {
     }
 
     fn insert_marker(&mut self, value: f64, preset: Preset) -> Result<()> {
-        self.phase.require_prepared("insert_marker")?;
+        self.lifecycle.require_prepared("insert_marker")?;
         self.buffers.check_preset(preset)?;
         self.produce_due();
         self.buffers.set_marker(value, preset)

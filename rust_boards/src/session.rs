@@ -1,66 +1,9 @@
-//! What every board shares: the lifecycle checks and the per-preset buffers with their
-//! pending markers, so each board only supplies how samples come to exist.
+//! What every board shares: the per-preset buffers with their pending markers, so each
+//! board only supplies how samples come to exist. The lifecycle rules are
+//! `board_api::Lifecycle`'s.
 
-use crate::ring::RingBuffer;
-use board_api::{BoardError, BoardId, ExitCode, Preset, Result, SampleMatrix};
-
-/// Where a board is in BrainFlow's lifecycle.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Phase {
-    Released,
-    Prepared,
-    Streaming,
-}
-
-impl Phase {
-    pub(crate) fn require_prepared(self, call: &str) -> Result<()> {
-        if self == Phase::Released {
-            return Err(BoardError::not_created(format!(
-                "{call}: the session is not prepared; call prepare_session first"
-            )));
-        }
-        Ok(())
-    }
-
-    pub(crate) fn check_start(self, buffer_size: usize) -> Result<()> {
-        self.require_prepared("start_stream")?;
-        if self == Phase::Streaming {
-            return Err(BoardError::new(
-                ExitCode::StreamAlreadyRunError,
-                "start_stream: the stream is already running; call stop_stream first",
-            ));
-        }
-        if buffer_size == 0 {
-            return Err(BoardError::new(
-                ExitCode::InvalidBufferSizeError,
-                "start_stream: buffer_size must be at least 1 sample",
-            ));
-        }
-        // The widest preset of any board has 32 rows; a size no memory could hold is
-        // refused here rather than failing later.
-        if !RingBuffer::size_is_valid(32, buffer_size) {
-            return Err(BoardError::new(
-                ExitCode::InvalidBufferSizeError,
-                format!("start_stream: buffer_size {buffer_size} is too large"),
-            ));
-        }
-        Ok(())
-    }
-
-    pub(crate) fn check_stop(self) -> Result<()> {
-        self.require_prepared("stop_stream")?;
-        if self != Phase::Streaming {
-            return Err(BoardError::new(ExitCode::StreamThreadIsNotRunning, "stop_stream: the stream is not running"));
-        }
-        Ok(())
-    }
-}
-
-fn no_buffer(call: &str) -> BoardError {
-    BoardError::invalid_arguments(format!(
-        "{call}: no stream has been started since prepare_session, so there is no buffer yet; call start_stream first"
-    ))
-}
+use board_api::{BoardError, BoardId, Lifecycle, Preset, Result, SampleMatrix};
+use sample_ring::SampleRing;
 
 /// The layout of one preset as far as buffering cares.
 #[derive(Debug, Clone, Copy)]
@@ -84,7 +27,7 @@ impl PresetLayout {
 
 struct PresetBuffer {
     layout: PresetLayout,
-    ring: Option<RingBuffer>,
+    ring: Option<SampleRing>,
     /// Markers not yet in a sample: each goes into the next sample, in order (BrainFlow
     /// queues them).
     pending_markers: std::collections::VecDeque<f64>,
@@ -114,7 +57,7 @@ impl Buffers {
     pub(crate) fn start(&mut self, buffer_size: usize) {
         self.dropped_before = self.dropped();
         for p in &mut self.presets {
-            p.ring = Some(RingBuffer::new(p.layout.rows, buffer_size));
+            p.ring = Some(SampleRing::new(p.layout.rows, buffer_size));
         }
     }
 
@@ -127,30 +70,24 @@ impl Buffers {
         }
     }
 
-    /// Buffers one sample of the preset at `index` (its position in the layouts),
-    /// writing the pending marker into it first.
-    pub(crate) fn push(&mut self, index: usize, sample: &mut [f64]) {
+    /// Buffers whole samples given sample-major into the preset at `index` (its position
+    /// in the layouts), writing pending markers into the first of them, one each.
+    pub(crate) fn push_many(&mut self, index: usize, samples: &mut [f64]) {
         let p = &mut self.presets[index];
-        if let Some(marker) = p.pending_markers.pop_front() {
+        let rows = p.layout.rows;
+        for sample in samples.chunks_exact_mut(rows) {
+            let Some(marker) = p.pending_markers.pop_front() else { break };
             sample[p.layout.marker_row] = marker;
         }
         if let Some(ring) = p.ring.as_mut() {
-            ring.push(sample);
-        }
-    }
-
-    /// Buffers whole samples given sample-major.
-    pub(crate) fn push_many(&mut self, index: usize, samples: &mut [f64]) {
-        let rows = self.presets[index].layout.rows;
-        for sample in samples.chunks_exact_mut(rows) {
-            self.push(index, sample);
+            ring.push_sample_major(samples);
         }
     }
 
     /// The ring of the preset at `i`, or BrainFlow's INVALID_ARGUMENTS_ERROR between
     /// prepare and the first `start_stream` (there is no buffer yet).
-    fn ring(&self, i: usize, call: &str) -> Result<&RingBuffer> {
-        self.presets[i].ring.as_ref().ok_or_else(|| no_buffer(call))
+    fn ring(&self, i: usize, call: &str) -> Result<&SampleRing> {
+        self.presets[i].ring.as_ref().ok_or_else(|| Lifecycle::no_buffer(call))
     }
 
     pub(crate) fn count(&self, preset: Preset) -> Result<usize> {
@@ -160,13 +97,13 @@ impl Buffers {
 
     pub(crate) fn take_oldest(&mut self, max: usize, preset: Preset, out: &mut SampleMatrix) -> Result<()> {
         let i = self.index(preset)?;
-        self.presets[i].ring.as_mut().ok_or_else(|| no_buffer("get_board_data"))?.take_oldest(max, out);
+        self.presets[i].ring.as_mut().ok_or_else(|| Lifecycle::no_buffer("get_board_data"))?.take_into(max, out);
         Ok(())
     }
 
     pub(crate) fn copy_newest(&self, max: usize, preset: Preset, out: &mut SampleMatrix) -> Result<()> {
         let i = self.index(preset)?;
-        self.ring(i, "get_current_board_data")?.copy_newest(max, out);
+        self.ring(i, "get_current_board_data")?.peek_latest_into(max, out);
         Ok(())
     }
 
@@ -187,6 +124,6 @@ impl Buffers {
 
     /// Drops counted on the default preset's rings since prepare.
     pub(crate) fn dropped(&self) -> u64 {
-        self.dropped_before + self.presets.first().and_then(|p| p.ring.as_ref()).map_or(0, RingBuffer::dropped)
+        self.dropped_before + self.presets.first().and_then(|p| p.ring.as_ref()).map_or(0, SampleRing::dropped)
     }
 }

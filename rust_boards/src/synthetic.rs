@@ -2,8 +2,8 @@
 //! elapsed time when the board is read (no thread, no timer).
 
 use crate::clock::{samples_due, Clock, SystemClock};
-use crate::session::{Buffers, Phase, PresetLayout};
-use board_api::{Board, BoardId, GeneratorState, InputParams, Preset, Result, SampleGenerator, SampleMatrix};
+use crate::session::{Buffers, PresetLayout};
+use board_api::{Board, BoardId, GeneratorState, InputParams, Lifecycle, Preset, Result, SampleGenerator, SampleMatrix};
 use std::f64::consts::{PI, SQRT_2};
 use std::sync::Arc;
 use std::time::Duration;
@@ -114,7 +114,7 @@ impl SampleGenerator for SyntheticGenerator {
 pub struct SyntheticBoard {
     seed: u64,
     clock: Arc<dyn Clock>,
-    phase: Phase,
+    lifecycle: Lifecycle,
     generator: Option<SyntheticGenerator>,
     buffers: Buffers,
     /// Monotonic and Unix time at `start_stream`.
@@ -138,7 +138,7 @@ impl SyntheticBoard {
         Ok(SyntheticBoard {
             seed,
             clock,
-            phase: Phase::Released,
+            lifecycle: Lifecycle::new(),
             generator: None,
             buffers: Buffers::new(BoardId::Synthetic, PresetLayout::of_board(BoardId::Synthetic)),
             started: (Duration::ZERO, 0.0),
@@ -150,7 +150,7 @@ impl SyntheticBoard {
 
     /// Generates every sample due by now into the buffers.
     fn produce_due(&mut self) -> Result<()> {
-        if self.phase != Phase::Streaming {
+        if !self.lifecycle.is_streaming() {
             return Ok(());
         }
         let Some(generator) = self.generator.as_mut() else { return Ok(()) };
@@ -182,69 +182,69 @@ impl Board for SyntheticBoard {
     }
 
     fn prepare_session(&mut self) -> Result<()> {
-        if self.phase != Phase::Released {
+        if self.lifecycle.is_prepared() {
             return Ok(());
         }
         self.generator = Some(SyntheticGenerator::new(self.seed));
         self.buffers.clear();
-        self.phase = Phase::Prepared;
+        self.lifecycle.mark_prepared();
         tracing::debug!(board = %BoardId::Synthetic, seed = self.seed, "prepared");
         Ok(())
     }
 
     fn is_prepared(&self) -> bool {
-        self.phase != Phase::Released
+        self.lifecycle.is_prepared()
     }
 
     fn start_stream(&mut self, buffer_size: usize) -> Result<()> {
-        self.phase.check_start(buffer_size)?;
+        self.lifecycle.check_start(buffer_size)?;
         self.buffers.start(buffer_size);
         self.started = (self.clock.monotonic(), self.clock.unix_now());
         self.produced = 0;
-        self.phase = Phase::Streaming;
+        self.lifecycle.mark_started();
         Ok(())
     }
 
     fn stop_stream(&mut self) -> Result<()> {
-        self.phase.check_stop()?;
+        self.lifecycle.check_stop()?;
         self.produce_due()?;
-        self.phase = Phase::Prepared;
+        self.lifecycle.mark_stopped();
         Ok(())
     }
 
     fn release_session(&mut self) -> Result<()> {
-        self.phase.require_prepared("release_session")?;
-        self.phase = Phase::Released;
+        self.lifecycle.check_release()?;
+        self.lifecycle.mark_released();
         self.generator = None;
         self.buffers.clear();
         Ok(())
     }
 
     fn board_data_count(&mut self, preset: Preset) -> Result<usize> {
-        self.phase.require_prepared("board_data_count")?;
+        self.lifecycle.require_buffer("board_data_count")?;
         self.produce_due()?;
         self.buffers.count(preset)
     }
 
     fn get_board_data(&mut self, max_samples: usize, preset: Preset, out: &mut SampleMatrix) -> Result<()> {
-        self.phase.require_prepared("get_board_data")?;
+        self.lifecycle.require_buffer("get_board_data")?;
         self.produce_due()?;
         self.buffers.take_oldest(max_samples, preset, out)
     }
 
     fn get_current_board_data(&mut self, max_samples: usize, preset: Preset, out: &mut SampleMatrix) -> Result<()> {
-        self.phase.require_prepared("get_current_board_data")?;
+        self.lifecycle.require_buffer("get_current_board_data")?;
         self.produce_due()?;
         self.buffers.copy_newest(max_samples, preset, out)
     }
 
     fn config_board(&mut self, config: &str) -> Result<String> {
-        self.phase.require_prepared("config_board")?;
+        self.lifecycle.require_prepared("config_board")?;
         Ok(format!("Config:{config}"))
     }
 
     fn insert_marker(&mut self, value: f64, preset: Preset) -> Result<()> {
-        self.phase.require_prepared("insert_marker")?;
+        self.lifecycle.require_prepared("insert_marker")?;
         self.buffers.check_preset(preset)?;
         self.produce_due()?;
         self.buffers.set_marker(value, preset)

@@ -10,14 +10,12 @@
 //! replies ending `$$$`), not its packets.
 
 use board_api::{BoardError, ExitCode, Result};
-use nix::fcntl::{fcntl, FcntlArg, OFlag};
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
-use nix::sys::termios::{cfmakeraw, cfsetspeed, tcflush, tcgetattr, tcsetattr, BaudRate, ControlFlags, FlushArg, SetArg};
+use rust_boards::serial::open_serial;
 use std::collections::VecDeque;
 use std::fs::File;
 use std::io::{Read, Write};
 use std::os::fd::AsFd;
-use std::os::unix::fs::OpenOptionsExt;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
@@ -52,10 +50,11 @@ pub struct SharedPort {
 const STOP_CHECK: u16 = 100;
 
 impl SharedPort {
-    /// Opens `path` raw at 115200 8N1, greets the board (`v`, then defaults `d`) and
+    /// Opens `path` raw at 115200 8N1 (`rust_boards::serial::open_serial`, the same open
+    /// the Rust Cyton boards use), greets the board (`v`, then defaults `d`) and
     /// starts reading. `timeout` bounds each reply.
     pub fn open(path: &str, timeout: Duration) -> Result<SharedPort> {
-        let port = Arc::new(open_raw(path)?);
+        let port = Arc::new(open_serial(path)?);
         let shared = Arc::new(Shared { inbox: Mutex::new(Inbox::default()), arrived: Condvar::new(), stop: AtomicBool::new(false) });
         let reader_port = port.clone();
         let reader_shared = shared.clone();
@@ -205,33 +204,6 @@ fn fail(shared: &Shared, why: String) {
     tracing::error!(error = %why, "shared serial transport stopped reading");
     shared.inbox.lock().unwrap_or_else(|p| p.into_inner()).failed = Some(why);
     shared.arrived.notify_all();
-}
-
-pub(crate) fn open_raw(path: &str) -> Result<File> {
-    if path.is_empty() {
-        return Err(BoardError::new(
-            ExitCode::UnableToOpenPortError,
-            "serial_port is empty; set it to the board's device, e.g. /dev/ttyUSB0",
-        ));
-    }
-    let file = std::fs::OpenOptions::new()
-        .read(true)
-        .write(true)
-        .custom_flags((OFlag::O_NOCTTY | OFlag::O_NONBLOCK).bits())
-        .open(path)
-        .map_err(|e| BoardError::new(ExitCode::UnableToOpenPortError, format!("cannot open serial port {path}: {e}")))?;
-    let bad = |e: nix::Error| BoardError::new(ExitCode::SetPortError, format!("cannot configure serial port {path}: {e}"));
-    // Non-blocking only for the open (no waiting for a carrier); reads are polled.
-    let flags = OFlag::from_bits_truncate(fcntl(file.as_fd(), FcntlArg::F_GETFL).map_err(bad)?);
-    fcntl(file.as_fd(), FcntlArg::F_SETFL(flags - OFlag::O_NONBLOCK)).map_err(bad)?;
-    let mut t = tcgetattr(file.as_fd()).map_err(bad)?;
-    cfmakeraw(&mut t);
-    cfsetspeed(&mut t, BaudRate::B115200).map_err(bad)?;
-    t.control_flags.remove(ControlFlags::PARENB | ControlFlags::CSTOPB | ControlFlags::CRTSCTS);
-    t.control_flags.insert(ControlFlags::CS8 | ControlFlags::CLOCAL | ControlFlags::CREAD);
-    tcsetattr(file.as_fd(), SetArg::TCSANOW, &t).map_err(bad)?;
-    tcflush(file.as_fd(), FlushArg::TCIOFLUSH).map_err(bad)?;
-    Ok(file)
 }
 
 /// How long prepare waits for an answer to `d` before taking silence as consent.

@@ -5,14 +5,14 @@
 //! BrainFlow writes on the pty (its handshake, `b`, `s`, channel settings) goes into the
 //! same flow and is written to the device once. One process, one reader, no IPC.
 //!
-//! The device side reuses the dispatcher's one serial `open` (`device::open_raw`).
+//! The device side is opened by the one serial `open` (`rust_boards::serial::open_serial`).
 
-use super::device::open_raw;
 use board_api::{BoardError, Result};
 use nix::fcntl::{fcntl, FcntlArg, OFlag};
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use nix::pty::{grantpt, posix_openpt, ptsname_r, unlockpt, PtyMaster};
 use nix::sys::termios::{cfmakeraw, tcgetattr, tcsetattr, SetArg};
+use rust_boards::serial::open_serial;
 use std::collections::VecDeque;
 use std::fs::File;
 use std::io::{Read, Write};
@@ -63,7 +63,7 @@ pub enum ProxyError {
 impl PtyProxy {
     /// Opens the device at `device_path` and a pty for BrainFlow, and starts forwarding.
     pub fn start(device_path: &str) -> std::result::Result<PtyProxy, ProxyError> {
-        let device = open_raw(device_path).map_err(ProxyError::Device)?;
+        let device = open_serial(device_path).map_err(ProxyError::Device)?;
         PtyProxy::around(device, device_path).map_err(ProxyError::Pty)
     }
 

@@ -11,9 +11,9 @@ use crate::ganglion::{GanglionDecoder, GanglionFirmware};
 use crate::muse::{encode_command, MuseDecoder, MuseSource, PresetSamples};
 use crate::transport::{BleError, BleResult, BleTransport, DeviceQuery, FoundDevice, LinkEvent};
 use board_api::{
-    descriptor, Board, BoardError, BoardId, DecodeCounters, ExitCode, InputParams, Preset, Result, SampleMatrix,
+    descriptor, Board, BoardError, BoardId, DecodeCounters, ExitCode, InputParams, Lifecycle, Preset, Result, SampleMatrix,
 };
-use std::collections::VecDeque;
+use sample_ring::SampleRing;
 use std::future::Future;
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -361,38 +361,18 @@ pub struct LinkStatus {
     pub decode: DecodeCounters,
 }
 
-/// A ring buffer of sample-major samples.
+/// One preset's buffer, and where its markers go.
 struct Ring {
-    rows: usize,
     marker_row: usize,
-    capacity: usize,
-    data: VecDeque<f64>,
+    samples: SampleRing,
 }
 
 impl Ring {
     fn new(rows: usize, marker_row: usize, capacity: usize) -> Self {
-        Ring { rows, marker_row, capacity, data: VecDeque::with_capacity(rows * capacity.min(1 << 16)) }
+        Ring { marker_row, samples: SampleRing::new(rows, capacity) }
     }
     fn len(&self) -> usize {
-        self.data.len() / self.rows
-    }
-    /// Appends a sample; returns whether the oldest one was dropped to make room.
-    fn push(&mut self, sample: &[f64]) -> bool {
-        let full = self.len() >= self.capacity;
-        if full {
-            self.data.drain(..self.rows);
-        }
-        self.data.extend(sample);
-        full
-    }
-    fn copy_out(&self, first: usize, count: usize, out: &mut SampleMatrix) {
-        let rows = self.rows;
-        let data = out.reset(rows, count);
-        for i in 0..count {
-            for row in 0..rows {
-                data[row * count + i] = self.data[(first + i) * rows + row];
-            }
-        }
+        self.samples.len()
     }
 }
 
@@ -424,7 +404,7 @@ impl Shared {
             }
             let p = preset.index();
             let Some(ring) = self.rings[p].as_mut() else { continue };
-            let (rows, marker_row) = (ring.rows, ring.marker_row);
+            let (rows, marker_row) = (ring.samples.rows(), ring.marker_row);
             for sample in samples.chunks_exact_mut(rows) {
                 if self.gap_pending[p] {
                     sample[marker_row] = GAP_MARKER;
@@ -434,7 +414,7 @@ impl Shared {
                     sample[marker_row] = self.pending_marker[p];
                     self.pending_marker[p] = 0.0;
                 }
-                if ring.push(sample) {
+                if ring.samples.push(sample) {
                     self.dropped += 1;
                 }
             }
@@ -462,6 +442,7 @@ pub struct BleBoard {
     notify: Vec<Uuid>,
     command: Uuid,
     guard: Option<Arc<dyn LinkGuard>>,
+    lifecycle: Lifecycle,
 }
 
 impl BleBoard {
@@ -497,6 +478,7 @@ impl BleBoard {
             notify,
             command,
             guard: None,
+            lifecycle: Lifecycle::new(),
         })
     }
 
@@ -518,17 +500,6 @@ impl BleBoard {
     /// The link's state and counters.
     pub fn link_status(&self) -> LinkStatus {
         self.link_handle().status()
-    }
-
-    fn require_prepared(&self) -> Result<()> {
-        if self.link_task.is_some() {
-            Ok(())
-        } else {
-            Err(BoardError::not_created(format!(
-                "the {} session is not prepared; call prepare_session first",
-                self.board
-            )))
-        }
     }
 
     fn require_preset(&self, preset: Preset) -> Result<usize> {
@@ -556,7 +527,7 @@ impl Board for BleBoard {
     }
 
     fn prepare_session(&mut self) -> Result<()> {
-        if self.link_task.is_some() {
+        if self.lifecycle.is_prepared() {
             return Ok(());
         }
         let Some(events) = self.events.take() else {
@@ -599,23 +570,18 @@ impl Board for BleBoard {
         let streaming = self.streaming_tx.subscribe();
         self.link_task = Some(runtime().spawn(link.run(events, streaming)));
         self.device = Some(device);
+        self.lifecycle.mark_prepared();
         Ok(())
     }
 
     fn is_prepared(&self) -> bool {
-        self.link_task.is_some()
+        self.lifecycle.is_prepared()
     }
 
     fn start_stream(&mut self, buffer_size: usize) -> Result<()> {
-        self.require_prepared()?;
-        if buffer_size == 0 {
-            return Err(BoardError::new(ExitCode::InvalidBufferSizeError, "buffer_size must be above 0"));
-        }
+        self.lifecycle.check_start(buffer_size)?;
         let start_commands = {
             let mut shared = lock(&self.shared);
-            if shared.streaming {
-                return Err(BoardError::new(ExitCode::StreamAlreadyRunError, "the stream is already running"));
-            }
             for preset in self.board.presets() {
                 let layout = descriptor(self.board, *preset)?;
                 shared.rings[preset.index()] = Some(Ring::new(layout.num_rows, layout.marker_channel, buffer_size));
@@ -632,26 +598,25 @@ impl Board for BleBoard {
                 return Err(e);
             }
         }
+        self.lifecycle.mark_started();
         Ok(())
     }
 
     fn stop_stream(&mut self) -> Result<()> {
-        self.require_prepared()?;
+        self.lifecycle.check_stop()?;
         let stop = {
             let mut shared = lock(&self.shared);
-            if !shared.streaming {
-                return Err(BoardError::new(ExitCode::StreamThreadIsNotRunning, "the stream is not running"));
-            }
             shared.streaming = false;
             shared.protocol.stop_command()
         };
         self.streaming_tx.send_replace(false);
+        self.lifecycle.mark_stopped();
         self.write_command(stop)
     }
 
     fn release_session(&mut self) -> Result<()> {
-        self.require_prepared()?;
-        if lock(&self.shared).streaming {
+        self.lifecycle.check_release()?;
+        if self.lifecycle.is_streaming() {
             if let Err(e) = self.stop_stream() {
                 tracing::warn!(board = %self.board, error = %e, "stop before release failed; releasing anyway");
             }
@@ -669,52 +634,36 @@ impl Board for BleBoard {
         shared.gap_pending = [false; 3];
         shared.status.state = LinkState::NotConnected;
         self.device = None;
+        self.lifecycle.mark_released();
         Ok(())
     }
 
     fn board_data_count(&mut self, preset: Preset) -> Result<usize> {
-        self.require_prepared()?;
+        self.lifecycle.require_buffer("board_data_count")?;
         let p = self.require_preset(preset)?;
         Ok(lock(&self.shared).rings[p].as_ref().map_or(0, Ring::len))
     }
 
     fn get_board_data(&mut self, max_samples: usize, preset: Preset, out: &mut SampleMatrix) -> Result<()> {
-        self.require_prepared()?;
+        self.lifecycle.require_buffer("get_board_data")?;
         let p = self.require_preset(preset)?;
-        let rows = descriptor(self.board, preset)?.num_rows;
         let mut shared = lock(&self.shared);
-        match shared.rings[p].as_mut() {
-            Some(ring) => {
-                let count = ring.len().min(max_samples);
-                ring.copy_out(0, count, out);
-                ring.data.drain(..count * ring.rows);
-            }
-            None => {
-                out.reset(rows, 0);
-            }
-        }
+        let ring = shared.rings[p].as_mut().ok_or_else(|| Lifecycle::no_buffer("get_board_data"))?;
+        ring.samples.take_into(max_samples, out);
         Ok(())
     }
 
     fn get_current_board_data(&mut self, max_samples: usize, preset: Preset, out: &mut SampleMatrix) -> Result<()> {
-        self.require_prepared()?;
+        self.lifecycle.require_buffer("get_current_board_data")?;
         let p = self.require_preset(preset)?;
-        let rows = descriptor(self.board, preset)?.num_rows;
         let shared = lock(&self.shared);
-        match shared.rings[p].as_ref() {
-            Some(ring) => {
-                let count = ring.len().min(max_samples);
-                ring.copy_out(ring.len() - count, count, out);
-            }
-            None => {
-                out.reset(rows, 0);
-            }
-        }
+        let ring = shared.rings[p].as_ref().ok_or_else(|| Lifecycle::no_buffer("get_current_board_data"))?;
+        ring.samples.peek_latest_into(max_samples, out);
         Ok(())
     }
 
     fn config_board(&mut self, config: &str) -> Result<String> {
-        self.require_prepared()?;
+        self.lifecycle.require_prepared("config_board")?;
         if config.is_empty() {
             return Err(BoardError::invalid_arguments("config_board needs a command, got an empty string"));
         }
@@ -723,11 +672,12 @@ impl Board for BleBoard {
     }
 
     fn insert_marker(&mut self, value: f64, preset: Preset) -> Result<()> {
-        self.require_prepared()?;
+        self.lifecycle.require_prepared("insert_marker")?;
         let p = self.require_preset(preset)?;
         if value == 0.0 {
             return Err(BoardError::invalid_arguments("a marker of 0 is not a marker (BrainFlow's convention)"));
         }
+        self.lifecycle.require_buffer("insert_marker")?;
         lock(&self.shared).pending_marker[p] = value;
         Ok(())
     }

@@ -7,8 +7,8 @@
 //! - the transport seam [`BleTransport`], implemented over btleplug
 //!   ([`BtleplugTransport`], libdbus compiled from source so no system package is needed)
 //!   and in memory ([`FakePeripheral`]: replay, drop, reorder, disconnect, stall);
-//! - [`BleBoard`], BrainFlow's board lifecycle over any transport, with ring buffers per
-//!   preset, markers, disconnect and stall detection, reconnection with backoff and gaps
+//! - [`BleBoard`], BrainFlow's board lifecycle (`board_api::Lifecycle`) over any
+//!   transport, with a ring per preset (`sample_ring::SampleRing`), markers, disconnect and stall detection, reconnection with backoff and gaps
 //!   marked with [`GAP_MARKER`];
 //! - simulated devices ([`simulate`]): the real protocols from a clock, selected with
 //!   `other_info` `transport=simulated`, for demos and tests without hardware.

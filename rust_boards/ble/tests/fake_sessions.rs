@@ -63,8 +63,14 @@ fn ganglion_streams_end_to_end() {
     let mut board = board_over(BoardId::GanglionNative, &params("firmware=2"), fake.clone()).unwrap();
     board.prepare_session().unwrap();
     assert!(board.is_prepared());
-    board.insert_marker(7.0, Preset::Default).unwrap();
+    // No buffer before the first start (BrainFlow's answer), so the marker goes in after
+    // it; the device holds its packets until the next command so the marker is pending
+    // before the first sample arrives.
+    assert_eq!(board.insert_marker(7.0, Preset::Default).unwrap_err().code, ExitCode::InvalidArgumentsError);
+    fake.replay_on_write(b"z");
     board.start_stream(100).unwrap();
+    board.insert_marker(7.0, Preset::Default).unwrap();
+    board.config_board("z").unwrap();
     wait_for("11 samples", || board.board_data_count(Preset::Default).unwrap() == 11);
     let mut newest = SampleMatrix::default();
     board.get_current_board_data(2, Preset::Default, &mut newest).unwrap();
@@ -83,7 +89,6 @@ fn ganglion_streams_end_to_end() {
     assert!(data.row(13).iter().all(|t| *t > 1.6e9), "unix timestamps");
     assert_eq!(newest.row(1), &expected[9..]);
 
-    board.config_board("z").unwrap();
     board.stop_stream().unwrap();
     let writes: Vec<Vec<u8>> = fake.writes().into_iter().map(|(c, w)| {
         assert_eq!(c, GANGLION_WRITE);
@@ -277,7 +282,9 @@ fn muse_round(fake: &FakePeripheral, package: u16, electrodes: usize) {
 fn muse_streams_three_presets_and_survives_a_disconnect() {
     for board_id in [BoardId::Muse2, BoardId::MuseS] {
         let fake = Arc::new(FakePeripheral::new(MAC, "MuseS-4F2A"));
-        fake.replay_on_write(&encode_command("d"));
+        // Held until the marker is pending (there is no buffer to mark before the first
+        // start); from then on `d` starts and resumes the replay.
+        fake.replay_on_write(b"held");
         muse_round(&fake, 1, 5);
         muse_round(&fake, 2, 5);
         fake.push(FakeStep::Disconnect);
@@ -286,9 +293,12 @@ fn muse_streams_three_presets_and_survives_a_disconnect() {
         let mut board = board_over(board_id, &no_mac, fake.clone()).unwrap();
         board.prepare_session().unwrap();
         board.config_board("p50").unwrap();
-        board.insert_marker(3.0, Preset::Auxiliary).unwrap();
+        assert_eq!(board.insert_marker(3.0, Preset::Auxiliary).unwrap_err().code, ExitCode::InvalidArgumentsError);
         assert_eq!(board.insert_marker(0.0, Preset::Default).unwrap_err().code, ExitCode::InvalidArgumentsError);
         board.start_stream(1000).unwrap();
+        board.insert_marker(3.0, Preset::Auxiliary).unwrap();
+        fake.replay_on_write(&encode_command("d"));
+        board.config_board("d").unwrap();
         wait_for("three rounds", || {
             board.board_data_count(Preset::Default).unwrap() == 36
                 && board.board_data_count(Preset::Auxiliary).unwrap() == 9
@@ -316,7 +326,7 @@ fn muse_streams_three_presets_and_survives_a_disconnect() {
         let control: Vec<Vec<u8>> = fake.writes().into_iter().filter(|(c, _)| *c == MUSE_CONTROL).map(|(_, w)| w).collect();
         let d = encode_command("d");
         let p50 = encode_command("p50");
-        assert_eq!(control, vec![p50.clone(), p50.clone(), d.clone(), p50, d, encode_command("h")]);
+        assert_eq!(control, vec![p50.clone(), p50.clone(), d.clone(), d.clone(), p50, d, encode_command("h")]);
         board.release_session().unwrap();
     }
 }

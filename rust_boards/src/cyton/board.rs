@@ -2,9 +2,9 @@
 //! with one reader thread per streaming device, blocked in `poll` on the port.
 
 use super::decoder::CytonDecoder;
-use super::serial::{discard_input, open_serial, read_reply, read_with_timeout, write_command};
-use crate::session::{Buffers, Phase, PresetLayout};
-use board_api::{Board, BoardError, BoardId, ExitCode, InputParams, Preset, Result, SampleMatrix, StreamDecoder};
+use crate::serial::{discard_input, open_serial, read_reply, read_with_timeout, write_command};
+use crate::session::{Buffers, PresetLayout};
+use board_api::{Board, BoardError, BoardId, ExitCode, InputParams, Lifecycle, Preset, Result, SampleMatrix, StreamDecoder};
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use std::fs::File;
 use std::os::fd::{AsFd, OwnedFd};
@@ -39,7 +39,7 @@ pub struct CytonBoard {
     board: BoardId,
     port_path: String,
     timeout: Duration,
-    phase: Phase,
+    lifecycle: Lifecycle,
     port: Option<Arc<File>>,
     shared: Arc<Mutex<Shared>>,
     reader: Option<Reader>,
@@ -59,7 +59,7 @@ impl CytonBoard {
             board,
             port_path: params.serial_port.clone(),
             timeout: params.timeout_or(DEFAULT_TIMEOUT),
-            phase: Phase::Released,
+            lifecycle: Lifecycle::new(),
             port: None,
             shared: Arc::new(Mutex::new(Shared { decoder, buffers: Buffers::new(board, PresetLayout::of_board(board)), reader_failure: None })),
             reader: None,
@@ -204,7 +204,7 @@ impl Board for CytonBoard {
     }
 
     fn prepare_session(&mut self) -> Result<()> {
-        if self.phase != Phase::Released {
+        if self.lifecycle.is_prepared() {
             return Ok(());
         }
         self.port = Some(Arc::new(open_serial(&self.port_path)?));
@@ -222,7 +222,7 @@ impl Board for CytonBoard {
                 shared.buffers.clear();
                 shared.reader_failure = None;
                 drop(shared);
-                self.phase = Phase::Prepared;
+                self.lifecycle.mark_prepared();
                 tracing::info!(board = %self.board, port = %self.port_path, "prepared");
                 Ok(())
             }
@@ -234,11 +234,11 @@ impl Board for CytonBoard {
     }
 
     fn is_prepared(&self) -> bool {
-        self.phase != Phase::Released
+        self.lifecycle.is_prepared()
     }
 
     fn start_stream(&mut self, buffer_size: usize) -> Result<()> {
-        self.phase.check_start(buffer_size)?;
+        self.lifecycle.check_start(buffer_size)?;
         {
             let mut shared = self.shared();
             shared.buffers.start(buffer_size);
@@ -262,12 +262,12 @@ impl Board for CytonBoard {
             self.stop_reader();
             return Err(e);
         }
-        self.phase = Phase::Streaming;
+        self.lifecycle.mark_started();
         Ok(())
     }
 
     fn stop_stream(&mut self) -> Result<()> {
-        self.phase.check_stop()?;
+        self.lifecycle.check_stop()?;
         // `s` goes out while the reader still runs; it drains what the board sent before
         // it saw the command (the user's data) and only then ends.
         let sent = self.send(b"s");
@@ -276,41 +276,41 @@ impl Board for CytonBoard {
         if let Some(Err(e)) = self.port.as_deref().map(discard_input) {
             tracing::warn!(board = %self.board, port = %self.port_path, error = %e, "could not discard input after stop");
         }
-        self.phase = Phase::Prepared;
+        self.lifecycle.mark_stopped();
         sent
     }
 
     fn release_session(&mut self) -> Result<()> {
-        self.phase.require_prepared("release_session")?;
-        if self.phase == Phase::Streaming {
+        self.lifecycle.check_release()?;
+        if self.lifecycle.is_streaming() {
             let _ = self.send(b"s");
             self.stop_reader();
         }
         self.port = None;
         self.shared().buffers.clear();
-        self.phase = Phase::Released;
+        self.lifecycle.mark_released();
         Ok(())
     }
 
     fn board_data_count(&mut self, preset: Preset) -> Result<usize> {
-        self.phase.require_prepared("board_data_count")?;
+        self.lifecycle.require_buffer("board_data_count")?;
         self.shared().buffers.count(preset)
     }
 
     fn get_board_data(&mut self, max_samples: usize, preset: Preset, out: &mut SampleMatrix) -> Result<()> {
-        self.phase.require_prepared("get_board_data")?;
+        self.lifecycle.require_buffer("get_board_data")?;
         self.shared().buffers.take_oldest(max_samples, preset, out)
     }
 
     fn get_current_board_data(&mut self, max_samples: usize, preset: Preset, out: &mut SampleMatrix) -> Result<()> {
-        self.phase.require_prepared("get_current_board_data")?;
+        self.lifecycle.require_buffer("get_current_board_data")?;
         self.shared().buffers.copy_newest(max_samples, preset, out)
     }
 
     fn config_board(&mut self, config: &str) -> Result<String> {
-        self.phase.require_prepared("config_board")?;
+        self.lifecycle.require_prepared("config_board")?;
         self.send(config.as_bytes())?;
-        if self.phase == Phase::Streaming {
+        if self.lifecycle.is_streaming() {
             return Ok(String::new());
         }
         let reply = read_reply(self.port()?, self.timeout).unwrap_or_else(|partial| partial);
@@ -318,7 +318,7 @@ impl Board for CytonBoard {
     }
 
     fn insert_marker(&mut self, value: f64, preset: Preset) -> Result<()> {
-        self.phase.require_prepared("insert_marker")?;
+        self.lifecycle.require_prepared("insert_marker")?;
         self.shared().buffers.set_marker(value, preset)
     }
 
@@ -333,7 +333,7 @@ impl Board for CytonBoard {
 
 impl Drop for CytonBoard {
     fn drop(&mut self) {
-        if self.phase == Phase::Streaming {
+        if self.lifecycle.is_streaming() {
             let _ = self.send(b"s");
         }
         self.stop_reader();

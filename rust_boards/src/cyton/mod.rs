@@ -2,7 +2,6 @@
 
 mod board;
 mod decoder;
-mod serial;
 
 pub use board::CytonBoard;
 pub use decoder::{CytonDecoder, CYTON_ROWS, DAISY_ROWS, PACKET_LEN};

@@ -1,11 +1,15 @@
-//! A serial port through POSIX termios (`nix`), without any device-enumeration library:
-//! the boards only ever open a path they are given, so nothing needs libudev.
+//! The one serial port open, through POSIX termios (`nix`), without any
+//! device-enumeration library: boards only ever open a path they are given, so nothing
+//! needs libudev. The Rust Cyton boards and the dispatcher's shared device transport
+//! (which owns the port when both implementations decode one device) both open here, so
+//! the line settings cannot drift apart.
 
 use board_api::{BoardError, ExitCode, Result};
 use nix::fcntl::{fcntl, FcntlArg, OFlag};
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use nix::sys::termios::{
-    cfmakeraw, cfsetspeed, tcflush, tcgetattr, tcsetattr, BaudRate, ControlFlags, FlushArg, SetArg, SpecialCharacterIndices,
+    cfmakeraw, cfsetspeed, tcflush, tcgetattr, tcsetattr, BaudRate, ControlFlags, FlushArg, InputFlags, SetArg,
+    SpecialCharacterIndices,
 };
 use std::fs::File;
 use std::io::{Read, Write};
@@ -13,15 +17,25 @@ use std::os::fd::AsFd;
 use std::os::unix::fs::OpenOptionsExt;
 use std::time::{Duration, Instant};
 
-/// Opens `path` as a raw 115200 8N1 port. Reads block; callers poll first.
-pub(crate) fn open_serial(path: &str) -> Result<File> {
+/// Opens `path` as the OpenBCI boards' line: 115200 baud, 8 data bits (`CSIZE` cleared,
+/// then `CS8`), no parity, 1 stop bit, raw (no byte translated, no echo, no signals),
+/// no flow control (neither `CRTSCTS` nor XON/XOFF), `CLOCAL | CREAD` (ignore modem
+/// lines, receive), and pending input and output flushed.
+///
+/// Reads are meant to be driven by `poll`: `VMIN = 1, VTIME = 0`, so a `read` after
+/// `poll` reported input returns at once with what is there, and a `read` of 0 bytes
+/// only ever means end of file (the device went away), never "nothing yet". The file is
+/// left blocking; `O_NONBLOCK` is used only so that opening never waits for a carrier.
+///
+/// A missing or unopenable path is UNABLE_TO_OPEN_PORT_ERROR; a device that refuses the
+/// settings is SET_PORT_ERROR.
+pub fn open_serial(path: &str) -> Result<File> {
     if path.is_empty() {
         return Err(BoardError::new(
             ExitCode::UnableToOpenPortError,
             "serial_port is empty; set it to the board's device, e.g. /dev/ttyUSB0",
         ));
     }
-    // O_NONBLOCK so that opening never waits for a carrier; cleared right after.
     let file = std::fs::OpenOptions::new()
         .read(true)
         .write(true)
@@ -32,10 +46,13 @@ pub(crate) fn open_serial(path: &str) -> Result<File> {
     let flags = OFlag::from_bits_truncate(fcntl(file.as_fd(), FcntlArg::F_GETFL).map_err(set_port)?);
     fcntl(file.as_fd(), FcntlArg::F_SETFL(flags - OFlag::O_NONBLOCK)).map_err(set_port)?;
     let mut t = tcgetattr(file.as_fd()).map_err(set_port)?;
+    // cfmakeraw does most of this on glibc; every setting the boards rely on is still set
+    // explicitly, so the line does not depend on which libc's cfmakeraw ran.
     cfmakeraw(&mut t);
     cfsetspeed(&mut t, BaudRate::B115200).map_err(set_port)?;
     t.control_flags.remove(ControlFlags::PARENB | ControlFlags::CSTOPB | ControlFlags::CSIZE | ControlFlags::CRTSCTS);
     t.control_flags.insert(ControlFlags::CS8 | ControlFlags::CLOCAL | ControlFlags::CREAD);
+    t.input_flags.remove(InputFlags::IXON | InputFlags::IXOFF | InputFlags::IXANY);
     t.control_chars[SpecialCharacterIndices::VMIN as usize] = 1;
     t.control_chars[SpecialCharacterIndices::VTIME as usize] = 0;
     tcsetattr(file.as_fd(), SetArg::TCSANOW, &t).map_err(set_port)?;
