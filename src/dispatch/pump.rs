@@ -20,14 +20,37 @@ pub const PUMP_INTERVAL: Duration = Duration::from_millis(20);
 
 pub struct Pump {
     stopping: Arc<AtomicBool>,
+    waker: PumpWaker,
     thread: Option<JoinHandle<()>>,
+}
+
+/// Starts the pump's next turn now instead of at the end of its interval: a config change
+/// (new faults, a moved session) is acted on in the turn that follows it.
+#[derive(Clone, Default)]
+pub struct PumpWaker(Arc<(std::sync::Mutex<bool>, std::sync::Condvar)>);
+
+impl PumpWaker {
+    pub fn wake(&self) {
+        let (woken, ready) = &*self.0;
+        *woken.lock().unwrap_or_else(|p| p.into_inner()) = true;
+        ready.notify_one();
+    }
+
+    /// Waits up to `limit` or until woken.
+    fn wait(&self, limit: Duration) {
+        let (woken, ready) = &*self.0;
+        let guard = woken.lock().unwrap_or_else(|p| p.into_inner());
+        let (mut guard, _) = ready.wait_timeout_while(guard, limit, |woken| !*woken).unwrap_or_else(|p| p.into_inner());
+        *guard = false;
+    }
 }
 
 impl Pump {
     /// Starts pumping the sessions in `registry`.
-    pub fn start(registry: Arc<Registry>) -> std::io::Result<Pump> {
+    pub fn start(registry: Arc<Registry>, waker: PumpWaker) -> std::io::Result<Pump> {
         let stopping = Arc::new(AtomicBool::new(false));
         let stop = stopping.clone();
+        let sleeper = waker.clone();
         let thread = std::thread::Builder::new().name("switchyard-pump".into()).spawn(move || {
             while !stop.load(Ordering::Acquire) {
                 let turn = Instant::now();
@@ -40,15 +63,16 @@ impl Pump {
                 });
                 let spent = turn.elapsed();
                 if spent < PUMP_INTERVAL {
-                    std::thread::sleep(PUMP_INTERVAL - spent);
+                    sleeper.wait(PUMP_INTERVAL - spent);
                 }
             }
         })?;
-        Ok(Pump { stopping, thread: Some(thread) })
+        Ok(Pump { stopping, waker, thread: Some(thread) })
     }
 
     pub fn stop(&mut self) {
         self.stopping.store(true, Ordering::Release);
+        self.waker.wake();
         if let Some(thread) = self.thread.take() {
             let _ = thread.join();
         }

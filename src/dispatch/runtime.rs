@@ -55,6 +55,8 @@ impl Overrides {
 
 struct Shared {
     store: Arc<ToggleStore>,
+    /// Wakes the pump after a config change, so the change is acted on at once.
+    pump_waker: super::pump::PumpWaker,
     registry: Arc<super::registry::Registry>,
     brainflow: BrainFlowLoader,
     kinds: BTreeMap<BoardId, Arc<BoardKind>>,
@@ -105,6 +107,7 @@ impl Runtime {
         }
         let shared = Arc::new(Shared {
             store: store.clone(),
+            pump_waker: super::pump::PumpWaker::default(),
             registry: Arc::new(super::registry::Registry::new(kinds.keys().copied())),
             brainflow,
             kinds,
@@ -119,7 +122,7 @@ impl Runtime {
         let control = std::thread::Builder::new()
             .name("switchyard-control".into())
             .spawn(move || control_loop(control_shared, reloads, transitions))?;
-        let pump = super::pump::Pump::start(shared.registry.clone())?;
+        let pump = super::pump::Pump::start(shared.registry.clone(), shared.pump_waker.clone())?;
         Ok(Runtime { shared, control: Some(control), pump: Some(pump), _watch: None })
     }
 
@@ -269,7 +272,7 @@ fn control_loop(shared: Arc<Shared>, reloads: Receiver<toggles::ReloadEvent>, tr
                 apply_snapshot(&shared, &snapshot);
                 if kill_switch && !snapshot.config.kill_switch {
                     for board in shared.kinds.keys() {
-                        failbacks.insert(*board, Failback { reason: "KILL_SWITCH_OFF", next_step: std::time::Instant::now() });
+                        failbacks.insert(*board, Failback::new("KILL_SWITCH_OFF"));
                     }
                 }
                 kill_switch = snapshot.config.kill_switch;
@@ -283,7 +286,7 @@ fn control_loop(shared: Arc<Shared>, reloads: Receiver<toggles::ReloadEvent>, tr
                 return true;
             }
             run.next_step = now + FAILBACK_STEP;
-            failback_step(&shared.kinds[board], &shared.registry, run.reason)
+            failback_step(&shared.kinds[board], &shared.registry, run)
         });
         for (board, rx) in &transitions {
             while let Ok(t) = rx.try_recv() {
@@ -307,7 +310,7 @@ fn control_loop(shared: Arc<Shared>, reloads: Receiver<toggles::ReloadEvent>, tr
                     move_sessions(kind, &shared.registry, if t.to == State::ForcedOpen { "FORCED_OPEN" } else { "BREAKER_OPEN" }, |_| true);
                 } else if t.to == State::Closed && board.has_cpp_implementation() && kind.knobs().failback_automatic {
                     let reason = if t.from == State::ForcedOpen { "RELEASED" } else { "BREAKER_CLOSED" };
-                    failbacks.insert(*board, Failback { reason, next_step: std::time::Instant::now() });
+                    failbacks.insert(*board, Failback::new(reason));
                 }
             }
         }
@@ -345,6 +348,7 @@ fn apply_snapshot(shared: &Shared, snapshot: &Snapshot) {
         let board_config = config.board(*board);
         kind.set_knobs(knobs_of(board_config, shared.brainflow.backend_for(config, board_config)));
     }
+    shared.pump_waker.wake();
     {
         let overrides = lock_overrides(shared);
         apply_breaker_modes(shared, &overrides, config);
@@ -421,7 +425,8 @@ impl MoveBatch {
     }
 }
 
-/// Share of a board's moved-off sessions that return per failback step...
+/// Share of a board's moved-off sessions (counted when the failback begins) that return
+/// per failback step...
 pub const FAILBACK_SHARE: f64 = 0.25;
 /// ...and the time between steps: a breaker that opens again on the first returning
 /// sessions stops the rest.
@@ -431,11 +436,21 @@ pub const FAILBACK_STEP: Duration = Duration::from_millis(500);
 struct Failback {
     reason: &'static str,
     next_step: std::time::Instant,
+    /// Sessions returned per step: a quarter of those waiting when the failback began, so
+    /// that it ends after four steps whatever the fleet's size.
+    step: Option<usize>,
+}
+
+impl Failback {
+    fn new(reason: &'static str) -> Failback {
+        Failback { reason, next_step: std::time::Instant::now(), step: None }
+    }
 }
 
 /// Returns the next share of `kind`'s moved-off sessions to their decided paths. False
 /// when none is left (the failback is over) or the breaker refuses Rust again.
-fn failback_step(kind: &BoardKind, registry: &super::registry::Registry, reason: &'static str) -> bool {
+fn failback_step(kind: &BoardKind, registry: &super::registry::Registry, run: &mut Failback) -> bool {
+    let reason = run.reason;
     if kind.breaker_refuses_new_sessions() || !kind.knobs().failback_automatic {
         return false;
     }
@@ -443,7 +458,7 @@ fn failback_step(kind: &BoardKind, registry: &super::registry::Registry, reason:
     if waiting.is_empty() {
         return false;
     }
-    let step = ((waiting.len() as f64 * FAILBACK_SHARE).ceil() as usize).max(1);
+    let step = *run.step.get_or_insert(((waiting.len() as f64 * FAILBACK_SHARE).ceil() as usize).max(1));
     let started = std::time::Instant::now();
     let mut batch = MoveBatch::default();
     let mut tried = 0;

@@ -41,7 +41,7 @@ use super::producers::{Producer, Recipe, Side};
 use super::pty_proxy::{Flow, PtyProxy};
 use super::queue::SampleQueue;
 use super::rust_side::{JobWatch, RustAnswer, RustFailure, RustSide};
-use board_api::{descriptor, BoardError, BoardId, ExitCode, GeneratorState, Preset, Result, SampleMatrix};
+use board_api::{descriptor, BoardError, BoardId, GeneratorState, Preset, Result, SampleMatrix};
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -181,9 +181,9 @@ pub struct Stream {
     rate: f64,
     t0: Option<f64>,
     markers: Markers,
-    /// Whether a stream was started since prepare: before that there is no buffer and
-    /// reads answer INVALID_ARGUMENTS_ERROR, as BrainFlow's do.
-    started: bool,
+    /// BrainFlow's lifecycle rules: a stream exists once its session is prepared, so it is
+    /// born prepared; reads before the first start answer INVALID_ARGUMENTS_ERROR.
+    lifecycle: board_api::Lifecycle,
     buffer_size: usize,
     scratch: [Vec<f64>; 3],
     /// Device chunks kept for a joining decoder (newest last) and their total size.
@@ -313,7 +313,11 @@ impl Stream {
             rate: default.sampling_rate as f64,
             t0: None,
             markers: Default::default(),
-            started: false,
+            lifecycle: {
+                let mut lifecycle = board_api::Lifecycle::new();
+                lifecycle.mark_prepared();
+                lifecycle
+            },
             buffer_size: DEFAULT_CAPACITY,
             scratch: Default::default(),
             history: VecDeque::new(),
@@ -414,12 +418,7 @@ impl Stream {
     }
 
     pub fn start(&mut self, buffer_size: usize, now: f64) -> Result<()> {
-        if self.t0.is_some() {
-            return Err(BoardError::new(ExitCode::StreamAlreadyRunError, "the stream is already running"));
-        }
-        if buffer_size == 0 {
-            return Err(BoardError::new(ExitCode::InvalidBufferSizeError, "buffer_size must be at least 1"));
-        }
+        self.lifecycle.check_start(buffer_size)?;
         self.buffer_size = buffer_size;
         // A new stream starts with an empty buffer, as BrainFlow's does: what the last one
         // left (the packets drained at its stop) is dropped, indices stay continuous.
@@ -445,24 +444,18 @@ impl Stream {
             Input::Clock => {}
         }
         self.t0 = Some(now);
-        self.started = true;
+        self.lifecycle.mark_started();
         Ok(())
     }
 
-    /// BrainFlow's answer between prepare and the first `start_stream`.
+    /// BrainFlow's answer between prepare and the first `start_stream` (see
+    /// [`board_api::Lifecycle`], which keeps the rules for every Rust board and stream).
     fn require_started(&self, call: &str) -> Result<()> {
-        if self.started {
-            return Ok(());
-        }
-        Err(BoardError::invalid_arguments(format!(
-            "{call}: no stream has been started since prepare_session, so there is no buffer yet; call start_stream first"
-        )))
+        self.lifecycle.require_buffer(call)
     }
 
     pub fn stop(&mut self, now: f64) -> Result<()> {
-        if self.t0.is_none() {
-            return Err(BoardError::new(ExitCode::StreamThreadIsNotRunning, "the stream is not running"));
-        }
+        self.lifecycle.check_stop()?;
         let result = match &mut self.input {
             Input::Legacy(legacy) => legacy.board.stop_stream(),
             Input::LegacyFile(board) => board.stop_stream(),
@@ -487,6 +480,7 @@ impl Stream {
             }
         }
         self.t0 = None;
+        self.lifecycle.mark_stopped();
         result
     }
 
