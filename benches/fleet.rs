@@ -58,14 +58,19 @@ fn reaction(sessions: usize) {
         std::thread::sleep(Duration::from_millis(20));
     }
     // The fault arrives the way an operator's drill does: a config edit the watcher sees.
+    let generation = runtime.store().load().generation;
     let t = Instant::now();
     std::fs::write(&path, yaml("rust", "error_rate: 100")).unwrap();
     let kind = runtime.kind(BoardId::Synthetic).clone();
+    let mut applied = None;
     let mut opened = None;
     let mut first_failover = None;
     let mut all_cpp = None;
     while all_cpp.is_none() && t.elapsed() < Duration::from_secs(30) {
         poll_all(&mut live, &mut out);
+        if applied.is_none() && runtime.store().load().generation != generation {
+            applied = Some(t.elapsed());
+        }
         if opened.is_none() && kind.breaker.state() == breaker::State::Open {
             opened = Some(t.elapsed());
         }
@@ -79,7 +84,8 @@ fn reaction(sessions: usize) {
     }
     let ms = |d: Option<Duration>| d.map(|d| d.as_secs_f64() * 1e3).unwrap_or(f64::NAN);
     println!(
-        "reaction, {sessions:>4} sessions: config written -> first failover seen {:>7.1} ms (after a full poll pass), -> breaker OPEN {:>7.1} ms, -> every session on C++ {:>7.1} ms",
+        "reaction, {sessions:>4} sessions: config written -> applied by the watcher {:>6.1} ms, -> first failover seen {:>7.1} ms (after a full poll pass), -> breaker OPEN {:>7.1} ms, -> every session on C++ {:>7.1} ms",
+        ms(applied),
         ms(first_failover),
         ms(opened),
         ms(all_cpp)

@@ -3,10 +3,11 @@
 //! reference) and hands the Rust side its next job on the Rust pool. Callers' reads only
 //! copy what the turns produced, so no read ever runs implementation code or waits for it.
 //!
-//! Samples therefore reach a caller at most one interval after they are due (20 ms, five
-//! samples of a 250 Hz board: about a Cyton dongle's own USB latency, 16 ms). A shorter
-//! interval costs a Rust job per session more often: at 2,000 synthetic sessions on Rust, 10 ms
-//! cost 0.85 cores and 20 ms 0.65. A session whose lock a caller holds is skipped
+//! Samples therefore reach a caller at most one interval after they are due: 20 ms (five
+//! samples of a 250 Hz board; a Cyton dongle's own USB latency is 16 ms), or 40 ms while
+//! more than 1,000 sessions are live. A turn costs a Rust job per session: 2,000 synthetic
+//! sessions on Rust, polled every 100 ms, took 0.85 cores at 10 ms, 0.63 at 20 ms and 0.47
+//! at 40 ms. A session whose lock a caller holds is skipped
 //! for that turn and served by the next.
 
 use super::registry::Registry;
@@ -15,8 +16,13 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-/// How often every stream is pumped.
+/// How often every stream is pumped...
 pub const PUMP_INTERVAL: Duration = Duration::from_millis(20);
+/// ...and how often once more than [`BUSY_SESSIONS`] sessions are live: each turn costs a
+/// Rust job per session, and at thousands of sessions the jobs' fixed cost, not the
+/// samples, is what fills the cores.
+pub const BUSY_PUMP_INTERVAL: Duration = Duration::from_millis(40);
+pub const BUSY_SESSIONS: usize = 1_000;
 
 pub struct Pump {
     stopping: Arc<AtomicBool>,
@@ -56,14 +62,18 @@ impl Pump {
                 let turn = Instant::now();
                 let now = super::now_unix();
                 // One wake-up of the Rust pool per turn, not one per session's job.
-                super::isolate::batch(|| {
+                let live = super::isolate::batch(|| {
+                    let mut live = 0;
                     for session in registry.all_live() {
                         session.tick(now);
+                        live += 1;
                     }
+                    live
                 });
+                let interval = if live > BUSY_SESSIONS { BUSY_PUMP_INTERVAL } else { PUMP_INTERVAL };
                 let spent = turn.elapsed();
-                if spent < PUMP_INTERVAL {
-                    sleeper.wait(PUMP_INTERVAL - spent);
+                if spent < interval {
+                    sleeper.wait(interval - spent);
                 }
             }
         })?;
