@@ -67,7 +67,7 @@ pub fn clock_seed() -> u64 {
 /// How a session's path is served.
 pub enum Built {
     /// By a stream (see [`super::stream`]).
-    Stream(Stream),
+    Stream(Box<Stream>),
     /// By whole boards: BLE boards (Rust only), and the `cpp` and `rust` paths against
     /// BrainFlow's library (its board owns its device).
     Whole,
@@ -109,7 +109,7 @@ pub fn stream(kind: &Arc<BoardKind>, session: u64, params: &InputParams, path: P
     match board {
         BoardId::Synthetic => {
             let seed = params.seed()?.unwrap_or_else(clock_seed);
-            Ok(Built::Stream(Stream::new(kind.clone(), session, Recipe::Synthetic { seed }, board, serving, both)?))
+            Ok(Built::Stream(Box::new(Stream::new(kind.clone(), session, Recipe::Synthetic { seed }, board, serving, both)?)))
         }
         BoardId::PlaybackFile => {
             let master = BoardId::from_id(params.master_board).map_err(|_| {
@@ -128,11 +128,11 @@ pub fn stream(kind: &Arc<BoardKind>, session: u64, params: &InputParams, path: P
                 let mut brainflow = library.board(board, params)?;
                 brainflow.prepare_session()?;
                 let stream = Stream::against_brainflow_playback(kind.clone(), session, recipe, master, serving, Box::new(brainflow), Arc::new(bytes))?;
-                return Ok(Built::Stream(stream));
+                return Ok(Built::Stream(Box::new(stream)));
             }
             let mut stream = Stream::new(kind.clone(), session, recipe, master, serving, both)?;
             stream.load(Arc::new(bytes))?;
-            Ok(Built::Stream(stream))
+            Ok(Built::Stream(Box::new(stream)))
         }
         BoardId::Cyton | BoardId::CytonDaisy => {
             let recipe = Recipe::Device { board, params: params.clone() };
@@ -149,14 +149,14 @@ pub fn stream(kind: &Arc<BoardKind>, session: u64, params: &InputParams, path: P
                 brainflow.prepare_session()?;
                 let rust = recipe.make(Side::Rust)?;
                 let legacy = LegacyDevice::new(Box::new(brainflow), proxy);
-                return Ok(Built::Stream(Stream::against_brainflow(kind.clone(), session, board, serving, rust, legacy)?));
+                return Ok(Built::Stream(Box::new(Stream::against_brainflow(kind.clone(), session, board, serving, rust, legacy)?)));
             }
             // One transport owns the port; every decoder gets every byte it reads.
             let timeout = params.timeout_or(std::time::Duration::from_secs(3));
             let port = SharedPort::open(&params.serial_port, timeout)?;
             let mut stream = Stream::new(kind.clone(), session, recipe, board, serving, both)?;
             stream.attach_port(port, timeout);
-            Ok(Built::Stream(stream))
+            Ok(Built::Stream(Box::new(stream)))
         }
         _ => Ok(Built::Whole),
     }

@@ -365,7 +365,7 @@ impl SessionState {
             other => other,
         };
         let engine = match (built, path) {
-            (factory::Built::Stream(stream), _) => Engine::Stream(Box::new(stream)),
+            (factory::Built::Stream(stream), _) => Engine::Stream(stream),
             (_, Path::Cpp) => Engine::Cpp(prepare_cpp(cell)?),
             (_, Path::Rust) => match self.prepare_rust(cell) {
                 Ok(engine) => engine,
