@@ -216,15 +216,7 @@ fn playback_shadow_against_brainflow_compares_by_file_row_and_catches_corruption
     let library = brainflow::brainflow_library();
     let dir = tempfile::tempdir().unwrap();
     let recording = dir.path().join("recording.csv");
-    let lines: Vec<String> = (0..3000)
-        .map(|i: u32| {
-            let mut row: Vec<f64> = vec![f64::from(i % 256)];
-            row.extend((1..30).map(|c| f64::from((i * 7 + c) % 100) / 10.0));
-            row.extend([1.7e9 + f64::from(i) / 250.0, 0.0]);
-            row.iter().map(|v| format!("{v:.6}")).collect::<Vec<_>>().join("\t")
-        })
-        .collect();
-    std::fs::write(&recording, lines.join("\n") + "\n").unwrap();
+    brainflow::write_synthetic_recording(&recording, 3000);
     let yaml = |faults: &str| {
         format!(
             "brainflow:\n  library: {}\nboards:\n  playback:\n    mode: shadow\n    legacy: brainflow\n    faults: {{ {faults} }}\n",

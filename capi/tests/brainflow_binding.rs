@@ -156,15 +156,7 @@ fn every_fact_a_brainflow_program_sees_is_brainflows() {
         .collect();
     // A recording in BrainFlow's CSV format with the synthetic layout, for playback.
     let recording = scratch.path().join("recording.csv");
-    let lines: Vec<String> = (0..2000)
-        .map(|i: u32| {
-            let mut row: Vec<f64> = vec![f64::from(i % 256)];
-            row.extend((1..30).map(|c| f64::from((i * 7 + c) % 100) / 10.0));
-            row.extend([1.7e9 + f64::from(i) / 250.0, 0.0]);
-            row.iter().map(|v| format!("{v:.6}")).collect::<Vec<_>>().join("\t")
-        })
-        .collect();
-    std::fs::write(&recording, lines.join("\n") + "\n").unwrap();
+    brainflow::write_synthetic_recording(&recording, 2000);
     let recording_arg = recording.display().to_string();
     let devices: Vec<(&str, Option<EmulatorOptions>)> = vec![
         ("synthetic", None),

@@ -618,8 +618,6 @@ impl Stream {
         for (ts, bytes) in &chunks {
             self.remember(*ts, bytes);
         }
-        let serving_cpp = self.serving == Side::Cpp;
-        let comparing = self.rust.is_some();
         if let Some(cpp) = &mut self.cpp {
             self.scratch[0].clear();
             for (ts, bytes) in &chunks {
@@ -628,6 +626,20 @@ impl Stream {
                     tracing::error!(board = self.board.kind(), exit_code = e.code.code(), error = %e, "C++ decoder failed");
                 }
             }
+        }
+        self.push_cpp_default();
+        if let Some(rust) = &mut self.rust {
+            rust.backlog.extend(chunks);
+        }
+    }
+
+    /// Queues the C++ side's new default-preset samples (in `scratch[0]`, sample-major):
+    /// with the caller's markers and the last-sample record when C++ serves, for comparison
+    /// when Rust runs too, and with a pending switch marker put in.
+    fn push_cpp_default(&mut self) {
+        let serving_cpp = self.serving == Side::Cpp;
+        let comparing = self.rust.is_some();
+        if let Some(cpp) = &mut self.cpp {
             if serving_cpp {
                 apply_markers(&mut self.scratch[0], self.rows[0], self.marker_rows[0], &mut lock(&self.markers).user[0]);
                 keep_tail(&mut self.tail, &self.scratch[0], self.rows[0]);
@@ -637,9 +649,6 @@ impl Stream {
                 cpp.compare.push_sample_major(&self.scratch[0]);
             }
         }
-        if let Some(rust) = &mut self.rust {
-            rust.backlog.extend(chunks);
-        }
         self.apply_switch_marker();
     }
 
@@ -648,22 +657,8 @@ impl Stream {
     fn drain_brainflow_playback(&mut self) {
         let Input::LegacyFile(board) = &mut self.input else { return };
         let mut drained = SampleMatrix::default();
-        self.scratch[0].clear();
-        match board.board_data_count(Preset::Default).and_then(|n| board.get_board_data(n, Preset::Default, &mut drained)) {
-            Ok(()) => append_sample_major(&drained, &mut self.scratch[0]),
-            Err(e) => tracing::error!(board = self.board.kind(), exit_code = e.code.code(), error = %e, "BrainFlow's board could not be read"),
-        }
-        if self.serving == Side::Cpp {
-            apply_markers(&mut self.scratch[0], self.rows[0], self.marker_rows[0], &mut lock(&self.markers).user[0]);
-        }
-        let comparing = self.rust.is_some();
-        if let Some(cpp) = &mut self.cpp {
-            cpp.queues[0].push_sample_major(&self.scratch[0]);
-            if comparing {
-                cpp.compare.push_sample_major(&self.scratch[0]);
-            }
-        }
-        self.apply_switch_marker();
+        drain_board(board.as_mut(), &mut drained, &mut self.scratch[0]);
+        self.push_cpp_default();
     }
 
     /// Against BrainFlow's library: drains what BrainFlow's board decoded, and queues for
@@ -671,29 +666,11 @@ impl Stream {
     fn pump_legacy(&mut self) {
         let Input::Legacy(legacy) = &mut self.input else { return };
         let flows = legacy.proxy.take_flows();
-        self.scratch[0].clear();
-        let drained = legacy
-            .board
-            .board_data_count(Preset::Default)
-            .and_then(|n| legacy.board.get_board_data(n, Preset::Default, &mut legacy.drained));
-        match drained {
-            Ok(()) => append_sample_major(&legacy.drained, &mut self.scratch[0]),
-            Err(e) => tracing::error!(board = self.board.kind(), exit_code = e.code.code(), error = %e, "BrainFlow's board could not be read"),
-        }
-        if self.serving == Side::Cpp {
-            apply_markers(&mut self.scratch[0], self.rows[0], self.marker_rows[0], &mut lock(&self.markers).user[0]);
-        }
-        let comparing = self.rust.is_some();
-        if let Some(cpp) = &mut self.cpp {
-            cpp.queues[0].push_sample_major(&self.scratch[0]);
-            if comparing {
-                cpp.compare.push_sample_major(&self.scratch[0]);
-            }
-        }
+        drain_board(legacy.board.as_mut(), &mut legacy.drained, &mut self.scratch[0]);
+        self.push_cpp_default();
         if let Some(rust) = &mut self.rust {
             rust.flows.extend(flows);
         }
-        self.apply_switch_marker();
     }
 
     /// Gives the Rust side its next job when it has none: the samples due, or the input it
@@ -1263,6 +1240,17 @@ impl Stream {
             rust.side.retire(Duration::from_millis(500), |_| {});
         }
         result
+    }
+}
+
+/// Everything BrainFlow's `board` holds of the default preset, into `out` (cleared first,
+/// sample-major), through `drained`. A failed read is logged: those samples are the C++
+/// side's loss, and the comparison shows it.
+fn drain_board(board: &mut dyn board_api::Board, drained: &mut SampleMatrix, out: &mut Vec<f64>) {
+    out.clear();
+    match board.board_data_count(Preset::Default).and_then(|n| board.get_board_data(n, Preset::Default, drained)) {
+        Ok(()) => append_sample_major(drained, out),
+        Err(e) => tracing::error!(board = board.board_id().kind(), exit_code = e.code.code(), error = %e, "BrainFlow's board could not be read"),
     }
 }
 

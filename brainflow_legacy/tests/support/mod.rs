@@ -36,3 +36,19 @@ pub fn installed() -> &'static Installed {
 pub fn brainflow_library() -> PathBuf {
     installed().package.join("lib/libBoardController.so")
 }
+
+/// Writes a recording of `samples` lines in BrainFlow's CSV format with the synthetic
+/// board's layout (32 tab-separated columns: package number, 29 values, timestamp,
+/// marker), for playback tests that run it on BrainFlow's board and on ours.
+#[allow(dead_code)]
+pub fn write_synthetic_recording(path: &std::path::Path, samples: u32) {
+    let lines: Vec<String> = (0..samples)
+        .map(|i: u32| {
+            let mut row: Vec<f64> = vec![f64::from(i % 256)];
+            row.extend((1..30).map(|c| f64::from((i * 7 + c) % 100) / 10.0));
+            row.extend([1.7e9 + f64::from(i) / 250.0, 0.0]);
+            row.iter().map(|v| format!("{v:.6}")).collect::<Vec<_>>().join("\t")
+        })
+        .collect();
+    std::fs::write(path, lines.join("\n") + "\n").unwrap();
+}
